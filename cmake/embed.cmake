@@ -1,0 +1,12 @@
+# sl_embed_files(<target> <namespace> <files...>): compiles the files into <target> as a
+# table of {name, contents} so the binary needs nothing from the working directory.
+function(sl_embed_files target ns)
+  set(out ${CMAKE_CURRENT_BINARY_DIR}/${target}_embedded.cpp)
+  add_custom_command(
+    OUTPUT ${out}
+    COMMAND ${CMAKE_COMMAND} -DOUT=${out} -DNS=${ns} "-DFILES=${ARGN}"
+            -P ${PROJECT_SOURCE_DIR}/cmake/embed_generate.cmake
+    DEPENDS ${ARGN} ${PROJECT_SOURCE_DIR}/cmake/embed_generate.cmake
+    COMMENT "Embedding files into ${target}")
+  target_sources(${target} PRIVATE ${out})
+endfunction()

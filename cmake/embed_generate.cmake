@@ -1,0 +1,12 @@
+# Script mode: writes OUT, a C++ file defining NS::embedded_files() over FILES.
+set(body "#include <string_view>\n#include <utility>\n#include <vector>\nnamespace ${NS} {\n")
+string(APPEND body "const std::vector<std::pair<std::string_view, std::string_view>>& embedded_files() {\n")
+string(APPEND body "  static const std::vector<std::pair<std::string_view, std::string_view>> files{\n")
+foreach(f IN LISTS FILES)
+  get_filename_component(name ${f} NAME)
+  file(READ ${f} content HEX)
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "\\\\x\\1" content "${content}")
+  string(APPEND body "    {\"${name}\", std::string_view(\"${content}\", sizeof(\"${content}\") - 1)},\n")
+endforeach()
+string(APPEND body "  };\n  return files;\n}\n}\n")
+file(WRITE ${OUT} "${body}")
