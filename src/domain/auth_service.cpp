@@ -1,0 +1,146 @@
+#include "domain/auth_service.hpp"
+
+#include <algorithm>
+
+#include "base/random.hpp"
+#include "domain/texts.hpp"
+
+namespace sl::domain {
+
+auth_service::auth_service(store& db, password_hasher& hasher, const token_codec& tokens, const clock& clk,
+                           auth_settings s)
+    : db_(db), hasher_(hasher), tokens_(tokens), clock_(clk), s_(s), throttle_(s.throttle) {
+  last_poll_ = clock_.now();
+}
+
+task<result<user>> auth_service::register_user(registration r) {
+  // Cheap uniqueness checks first so that a duplicate costs no hashing; the
+  // store's constraints still decide races.
+  if (co_await db_.find_user_by_username(r.username)) co_return fail(error_kind::bad_request, text::username_taken);
+  if (auto existing = co_await db_.find_login(r.email); existing && existing->u.email == r.email)
+    co_return fail(error_kind::bad_request, text::email_taken);
+  auto hashed = co_await hasher_.hash(std::move(r.password));
+  co_return co_await db_.create_user(new_user{user_id::generate(), std::move(r.username), std::move(r.email),
+                                              std::move(hashed), std::move(r.full_name), clock_.now()});
+}
+
+task<result<issued_token>> auth_service::login(std::string username, std::string password, std::string address,
+                                               std::string user_agent) {
+  const auto now = clock_.now();
+  if (throttle_.blocked(username, address, now)) co_return fail(error_kind::rate_limited, text::too_many_logins);
+  auto found = co_await db_.find_login(username);
+  // Verify against a hash even for unknown users so timing does not reveal them.
+  static const std::string decoy =
+      "$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$"
+      "0000000000000000000000000000000000000000000";
+  const bool good = co_await hasher_.verify(found ? found->hashed_password : decoy, std::move(password)) && found;
+  if (!good) {
+    throttle_.failed(username, address, clock_.now());
+    co_return fail(error_kind::unauthorized, text::wrong_password);
+  }
+  if (!found->u.is_active) co_return fail(error_kind::forbidden, text::inactive_user);
+  throttle_.succeeded(username);
+  token_claims c{found->u.id, found->u.username, now, now + s_.token_ttl, random_token(16)};
+  co_await db_.create_session(session{c.jti, c.sub, c.expires_at, now, std::move(user_agent), std::move(address)});
+  co_return issued_token{tokens_.encode(c), s_.token_ttl.count()};
+}
+
+task<void> auth_service::logout(const principal& p) {
+  const auto now = clock_.now();
+  {
+    std::lock_guard lock(mu_);
+    revoked_.emplace(p.jti, now);
+  }
+  co_await db_.revoke_session(p.jti, now);
+}
+
+bool auth_service::is_revoked(const std::string& jti) {
+  std::lock_guard lock(mu_);
+  return revoked_.contains(jti);
+}
+
+task<std::optional<user>> auth_service::cached_user(const user_id& id) {
+  const auto now = clock_.now();
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = users_.find(id); it != users_.end() && it->second.fetched_at + s_.user_cache_ttl > now)
+      co_return it->second.u;
+  }
+  auto u = co_await db_.find_user(id);
+  std::lock_guard lock(mu_);
+  if (u)
+    users_.insert_or_assign(id, cached{*u, now});
+  else
+    users_.erase(id);
+  co_return u;
+}
+
+task<result<principal>> auth_service::authenticate(std::string_view bearer_token) {
+  const auto now = clock_.now();
+  auto claims = tokens_.decode(bearer_token, now);
+  if (!claims) co_return fail(error_kind::unauthorized, text::bad_credentials);
+  if (is_revoked(claims->jti)) co_return fail(error_kind::unauthorized, text::bad_credentials);
+  auto u = co_await cached_user(claims->sub);
+  if (!u) co_return fail(error_kind::unauthorized, text::bad_credentials);
+  if (!u->is_active) co_return fail(error_kind::forbidden, text::inactive_user);
+  bool touch = false;
+  {
+    std::lock_guard lock(mu_);
+    auto& last = last_seen_written_[u->id];
+    if (last + s_.last_seen_interval <= now) {
+      last = now;
+      touch = true;
+    }
+  }
+  if (touch) co_await db_.touch_last_seen(u->id, now);
+  co_return principal{u->id, u->username, claims->jti};
+}
+
+task<result<user>> auth_service::current_user(const principal& p) {
+  auto u = co_await db_.find_user(p.id);
+  if (!u) co_return fail(error_kind::unauthorized, text::bad_credentials);
+  co_return *u;
+}
+
+ws_ticket auth_service::issue_ticket(const principal& p) {
+  const auto now = clock_.now();
+  auto t = random_token(24);
+  std::lock_guard lock(mu_);
+  std::erase_if(tickets_, [&](auto& kv) { return kv.second.expires_at <= now; });
+  tickets_.emplace(t, ticket_entry{p, now + s_.ticket_ttl});
+  return ws_ticket{std::move(t), s_.ticket_ttl.count()};
+}
+
+std::optional<principal> auth_service::redeem_ticket(std::string_view ticket) {
+  const auto now = clock_.now();
+  std::lock_guard lock(mu_);
+  auto it = tickets_.find(std::string(ticket));
+  if (it == tickets_.end()) return std::nullopt;
+  auto entry = std::move(it->second);
+  tickets_.erase(it);
+  if (entry.expires_at <= now || revoked_.contains(entry.who.jti)) return std::nullopt;
+  return entry.who;
+}
+
+task<void> auth_service::refresh_revocations() {
+  const auto now = clock_.now();
+  timestamp since;
+  {
+    std::lock_guard lock(mu_);
+    // Overlap the previous poll so that a revocation committed during it is not missed.
+    since = last_poll_ - std::chrono::seconds(5);
+  }
+  auto fresh = co_await db_.revoked_since(since);
+  std::lock_guard lock(mu_);
+  for (auto& r : fresh) revoked_.emplace(std::move(r.jti), r.revoked_at);
+  // A token outlives its session's revocation by at most its lifetime.
+  std::erase_if(revoked_, [&](auto& kv) { return kv.second + s_.token_ttl + std::chrono::minutes(1) < now; });
+  last_poll_ = now;
+}
+
+void auth_service::forget_user(const user_id& id) {
+  std::lock_guard lock(mu_);
+  users_.erase(id);
+}
+
+}  // namespace sl::domain

@@ -1,0 +1,94 @@
+#pragma once
+// Registration, login, logout and the verification of every request's token.
+//
+// Tokens are verified without a database round trip: the signature and expiry
+// are checked locally, revoked sessions come from an in-memory set that
+// refresh_revocations() tops up from the store (the app calls it every couple
+// of seconds, so a logout on any node takes effect everywhere within that
+// period), and users are cached for a few seconds.
+// Thread-safe: called from coroutines on any I/O thread.
+
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "base/result.hpp"
+#include "base/task.hpp"
+#include "domain/login_throttle.hpp"
+#include "domain/ports.hpp"
+#include "domain/store.hpp"
+
+namespace sl::domain {
+
+struct auth_settings {
+  std::chrono::seconds token_ttl{1800};
+  std::chrono::seconds user_cache_ttl{5};
+  std::chrono::seconds ticket_ttl{30};
+  std::chrono::seconds last_seen_interval{60};
+  throttle_settings throttle;
+};
+
+struct registration {
+  std::string username;
+  std::string email;
+  std::string password;
+  std::optional<std::string> full_name;
+};
+
+struct issued_token {
+  std::string access_token;
+  std::int64_t expires_in = 0;
+};
+
+struct ws_ticket {
+  std::string ticket;
+  std::int64_t expires_in = 0;
+};
+
+class auth_service {
+ public:
+  auth_service(store& db, password_hasher& hasher, const token_codec& tokens, const clock& clk, auth_settings s);
+
+  task<result<user>> register_user(registration r);
+  task<result<issued_token>> login(std::string username, std::string password, std::string address,
+                                   std::string user_agent);
+  task<void> logout(const principal& p);
+  // 401 not_authenticated/bad_credentials, 403 inactive.
+  task<result<principal>> authenticate(std::string_view bearer_token);
+  task<result<user>> current_user(const principal& p);
+  ws_ticket issue_ticket(const principal& p);
+  // Single use: a second redeem of the same ticket fails.
+  std::optional<principal> redeem_ticket(std::string_view ticket);
+  // Pulls sessions revoked since the last call from the store.
+  task<void> refresh_revocations();
+  void forget_user(const user_id& id);
+
+ private:
+  bool is_revoked(const std::string& jti);
+  task<std::optional<user>> cached_user(const user_id& id);
+
+  store& db_;
+  password_hasher& hasher_;
+  const token_codec& tokens_;
+  const clock& clock_;
+  auth_settings s_;
+  login_throttle throttle_;
+
+  struct cached {
+    user u;
+    timestamp fetched_at;
+  };
+  struct ticket_entry {
+    principal who;
+    timestamp expires_at;
+  };
+  std::mutex mu_;
+  std::unordered_map<std::string, timestamp> revoked_;  // jti -> revoked_at
+  std::unordered_map<user_id, cached, uuid_hash> users_;
+  std::unordered_map<user_id, timestamp, uuid_hash> last_seen_written_;
+  std::unordered_map<std::string, ticket_entry> tickets_;
+  timestamp last_poll_{};
+};
+
+}  // namespace sl::domain
