@@ -1,0 +1,78 @@
+#pragma once
+// message_writer: group commit of new messages. Concurrent submit() calls
+// queue their message; up to `parallel_batches` of the waiting callers at a
+// time (the leaders) each take up to `max_batch` queued messages and commit
+// them in one transaction in a single round trip (pipeline: BEGIN, one
+// statement per message, COMMIT), then hand leadership to the next waiter,
+// if any. While batches are in flight new messages queue up, so batches grow
+// with load. Parallel batches run on separate connections, so PostgreSQL
+// executes them on separate backends (cores); batches lock channel rows in
+// one order, so they wait for each other on a shared channel but do not
+// deadlock (a deadlock with another node still falls back to one by one).
+//
+// Each message's statement assigns the channel's next seq (the channel row
+// lock serializes writers, so seqs are gap-free), inserts the message, bumps
+// the thread root's reply_count and inserts the message.created outbox row.
+// A repeated (author, client_msg_id) returns the stored message with
+// duplicate=true and writes nothing. If a batch fails (a unique violation
+// racing another node, a deadlock...), its messages are retried one by one
+// so one bad message fails only its own caller.
+//
+// Threading: submit() may be called from any coroutine; it resumes the caller
+// on the caller's executor only after the transaction holding its row
+// committed. Queue state lives on a private strand.
+// Failure: submit() returns the store port's expected errors (no channel, not
+// a member, bad parent); it throws pg_error when the database fails or when
+// the message waited in the queue longer
+// than `queue_timeout`. If the connection is lost mid-batch the outcome is
+// unknown: every caller of that batch gets the error (a retry with the same
+// client_msg_id is safe).
+// Lifetime: keep the writer alive until every submit() has returned.
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/strand.hpp>
+#include <chrono>
+#include <cstddef>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "base/task.hpp"
+#include "domain/store.hpp"
+#include "storage/postgres/pg_pool.hpp"
+
+namespace sl::storage::postgres {
+
+struct writer_options {
+  std::size_t max_batch = 256;
+  std::size_t parallel_batches = 2;
+  std::chrono::steady_clock::duration query_timeout = std::chrono::seconds(10);
+  std::chrono::steady_clock::duration queue_timeout = std::chrono::seconds(30);
+};
+
+class message_writer : public std::enable_shared_from_this<message_writer> {
+ public:
+  static std::shared_ptr<message_writer> create(std::shared_ptr<pg_pool> pool, writer_options o);
+
+  task<result<domain::created_message>> submit(domain::new_message m);
+
+ private:
+  struct item;
+
+  message_writer(std::shared_ptr<pg_pool> pool, writer_options o);
+  static task<std::optional<result<domain::created_message>>> enqueue(std::shared_ptr<message_writer> self,
+                                                                      domain::new_message m);
+  // Leader: commits one batch from the front of the queue, then hands over.
+  task<void> lead();
+  task<void> commit(std::vector<item*> batch);
+
+  std::shared_ptr<pg_pool> pool_;
+  writer_options options_;
+  boost::asio::strand<boost::asio::any_io_executor> strand_;
+  // Strand state.
+  std::deque<item*> queue_;
+  std::size_t leaders_ = 0;
+};
+
+}  // namespace sl::storage::postgres
