@@ -1,0 +1,145 @@
+#include "app/config.hpp"
+
+#include <boost/json/parse.hpp>
+#include <cstdlib>
+
+namespace sl::app {
+
+std::filesystem::path config::resolved_data_dir() const {
+  if (!data_dir.empty()) return data_dir;
+  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg) return std::filesystem::path(xdg) / "signalink";
+  if (const char* home = std::getenv("HOME"); home && *home)
+    return std::filesystem::path(home) / ".local" / "share" / "signalink";
+  return std::filesystem::current_path() / "signalink-data";
+}
+
+std::string config::resolved_database_url() const {
+  if (!database_url.empty()) return database_url;
+  return "sqlite:///" + (resolved_data_dir() / "signalink.db").string().substr(1);
+}
+
+std::vector<std::string> config::cors_origin_list() const {
+  std::vector<std::string> out;
+  boost::system::error_code ec;
+  auto v = boost::json::parse(cors_origins, ec);
+  if (!ec && v.is_array()) {
+    for (auto& o : v.as_array())
+      if (o.is_string()) out.emplace_back(o.as_string());
+    return out;
+  }
+  // Also accept a comma-separated list.
+  std::size_t start = 0;
+  while (start <= cors_origins.size()) {
+    auto end = cors_origins.find(',', start);
+    if (end == std::string::npos) end = cors_origins.size();
+    auto item = cors_origins.substr(start, end - start);
+    while (!item.empty() && item.front() == ' ') item.erase(0, 1);
+    while (!item.empty() && item.back() == ' ') item.pop_back();
+    if (!item.empty()) out.push_back(item);
+    start = end + 1;
+  }
+  return out;
+}
+
+void add_options(CLI::App& cmd, config& c) {
+  cmd.add_option("--host", c.host, "Address to listen on")->envname("HOST")->capture_default_str();
+  cmd.add_option("--api-port", c.api_port, "API port")->envname("API_PORT")->capture_default_str();
+  cmd.add_option("--ws-port", c.ws_port, "WebSocket gateway port")->envname("WS_PORT")->capture_default_str();
+  cmd.add_option("--analytics-port", c.analytics_port, "Analytics port")
+      ->envname("ANALYTICS_PORT")
+      ->capture_default_str();
+  cmd.add_option("--notifier-port", c.notifier_port, "Notifier port")->envname("NOTIFIER_PORT")->capture_default_str();
+  cmd.add_option("--database-url", c.database_url, "sqlite:///abs/path.db or postgresql://user:pass@host:port/db")
+      ->envname("DATABASE_URL");
+  cmd.add_option("--data-dir", c.data_dir, "Data directory (SQLite file, generated secret)")
+      ->envname("SIGNALINK_DATA_DIR");
+  cmd.add_option("--redis-url", c.redis_url, "Redis URL (scale-out fan-out)")->envname("REDIS_URL");
+  cmd.add_option("--kafka-bootstrap-servers", c.kafka_bootstrap_servers, "Kafka brokers")
+      ->envname("KAFKA_BOOTSTRAP_SERVERS");
+  cmd.add_option("--secret-key", c.secret_key, "JWT signing key")->envname("SECRET_KEY");
+  cmd.add_option("--algorithm", c.algorithm, "JWT algorithm (HS256 only)")->envname("ALGORITHM")->capture_default_str();
+  cmd.add_option("--access-token-expire-minutes", c.access_token_expire_minutes, "Token lifetime")
+      ->envname("ACCESS_TOKEN_EXPIRE_MINUTES")
+      ->capture_default_str();
+  cmd.add_option("--environment", c.environment, "development | production")
+      ->envname("ENVIRONMENT")
+      ->capture_default_str();
+  cmd.add_option("--app-name", c.app_name, "Application name")->envname("APP_NAME")->capture_default_str();
+  cmd.add_option("--log-level", c.log_level, "debug | info | warning | error")
+      ->envname("LOG_LEVEL")
+      ->capture_default_str();
+  cmd.add_option("--cors-origins", c.cors_origins, "Allowed origins, a JSON list")
+      ->envname("CORS_ORIGINS")
+      ->capture_default_str();
+  cmd.add_option("--rate-limit-enabled", c.rate_limit_enabled, "Limit message sends per user")
+      ->envname("RATE_LIMIT_ENABLED")
+      ->capture_default_str();
+  cmd.add_option("--rate-limit-per-minute", c.rate_limit_per_minute, "Sustained sends per minute per user")
+      ->envname("RATE_LIMIT_PER_MINUTE")
+      ->capture_default_str();
+  cmd.add_option("--rate-limit-burst", c.rate_limit_burst, "Burst of sends per user")
+      ->envname("RATE_LIMIT_BURST")
+      ->capture_default_str();
+  cmd.add_option("--password-hash-cost", c.password_hash_cost, "interactive | fast (tests only)")
+      ->envname("PASSWORD_HASH_COST")
+      ->check(CLI::IsMember({"interactive", "fast"}))
+      ->capture_default_str();
+  cmd.add_option("--login-max-failures", c.login_max_failures, "Failed logins per username before 429")
+      ->envname("LOGIN_MAX_FAILURES")
+      ->capture_default_str();
+  cmd.add_option("--login-max-failures-per-address", c.login_max_failures_per_address,
+                 "Failed logins per client address before 429")
+      ->envname("LOGIN_MAX_FAILURES_PER_ADDRESS")
+      ->capture_default_str();
+  cmd.add_option("--login-window-seconds", c.login_window_seconds, "Window of the login throttle")
+      ->envname("LOGIN_WINDOW_SECONDS")
+      ->capture_default_str();
+  cmd.add_option("--revocation-poll-ms", c.revocation_poll_ms, "How often revoked sessions are pulled from the store")
+      ->envname("REVOCATION_POLL_MS")
+      ->capture_default_str();
+  cmd.add_option("--max-body-bytes", c.max_body_bytes, "Largest accepted request body")
+      ->envname("MAX_BODY_BYTES")
+      ->capture_default_str();
+  cmd.add_option("--http-header-timeout-ms", c.http_header_timeout_ms, "Time to send a request header")
+      ->envname("HTTP_HEADER_TIMEOUT_MS")
+      ->capture_default_str();
+  cmd.add_option("--http-idle-timeout-ms", c.http_idle_timeout_ms, "Keep-alive idle timeout")
+      ->envname("HTTP_IDLE_TIMEOUT_MS")
+      ->capture_default_str();
+  cmd.add_option("--io-threads", c.io_threads, "I/O threads (0: one per core)")
+      ->envname("IO_THREADS")
+      ->capture_default_str();
+  cmd.add_option("--db-pool-size", c.db_pool_size, "PostgreSQL connections")
+      ->envname("DB_POOL_SIZE")
+      ->capture_default_str();
+  cmd.add_option("--sqlite-readers", c.sqlite_readers, "SQLite reader threads")
+      ->envname("SQLITE_READERS")
+      ->capture_default_str();
+}
+
+std::string validate(const config& c) {
+  if (c.algorithm != "HS256") return "ALGORITHM must be HS256";
+  if (c.production() && c.password_hash_cost == "fast")
+    return "PASSWORD_HASH_COST=fast is for tests and benchmarks; it is refused when ENVIRONMENT=production";
+  if (c.access_token_expire_minutes <= 0) return "ACCESS_TOKEN_EXPIRE_MINUTES must be positive";
+  return {};
+}
+
+backend backend_of(const std::string& url) {
+  if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) return backend::postgres;
+  return backend::sqlite;
+}
+
+std::string sqlite_path(const std::string& url) {
+  // sqlite:///abs/file.db and sqlite:////abs/file.db name /abs/file.db; sqlite:rel/file.db is relative.
+  std::string rest = url.rfind("sqlite:", 0) == 0 ? url.substr(7) : url;
+  if (rest.rfind("///", 0) == 0) {
+    rest = rest.substr(3);
+    while (rest.size() > 1 && rest[0] == '/' && rest[1] == '/') rest.erase(0, 1);
+    return rest.front() == '/' ? rest : "/" + rest;
+  }
+  if (rest.rfind("//", 0) == 0) return rest.substr(2);
+  return rest;
+}
+
+}  // namespace sl::app

@@ -1,0 +1,63 @@
+#pragma once
+// Configuration of every role: flags, then environment (the original's
+// variable names), then defaults (contract.md section 1).
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sl::app {
+
+struct config {
+  std::string host = "0.0.0.0";
+  int api_port = 8000;
+  int ws_port = 8001;
+  int analytics_port = 8002;
+  int notifier_port = 8003;
+  std::string database_url;  // empty: SQLite in the data dir
+  std::string data_dir;      // empty: $XDG_DATA_HOME/signalink or ~/.local/share/signalink
+  std::string redis_url;
+  std::string kafka_bootstrap_servers;
+  std::optional<std::string> secret_key;
+  std::string algorithm = "HS256";
+  int access_token_expire_minutes = 30;
+  std::string environment = "development";
+  std::string app_name = "Signalink";
+  std::string log_level = "info";
+  std::string cors_origins = R"(["http://localhost:3000","http://localhost:8000"])";
+  bool rate_limit_enabled = true;
+  double rate_limit_per_minute = 1200;
+  double rate_limit_burst = 100;
+  std::string password_hash_cost = "interactive";
+  int login_max_failures = 5;
+  int login_max_failures_per_address = 20;
+  int login_window_seconds = 300;
+  int revocation_poll_ms = 2000;
+  std::size_t max_body_bytes = 1 << 20;
+  int http_header_timeout_ms = 10000;
+  int http_idle_timeout_ms = 60000;
+  unsigned io_threads = 0;  // 0: one per core
+  unsigned db_pool_size = 8;
+  unsigned sqlite_readers = 2;
+
+  bool production() const { return environment == "production"; }
+  std::filesystem::path resolved_data_dir() const;
+  // "sqlite:///abs", "sqlite:////abs", "sqlite:rel" or a postgresql:// URL.
+  std::string resolved_database_url() const;
+  std::vector<std::string> cors_origin_list() const;
+};
+
+// Registers the options shared by every role on `cmd`, bound to `c`.
+void add_options(CLI::App& cmd, config& c);
+// Checks rules that span options; returns an error message or empty.
+std::string validate(const config& c);
+
+enum class backend { sqlite, postgres };
+backend backend_of(const std::string& database_url);
+// The SQLite file path named by a sqlite: URL.
+std::string sqlite_path(const std::string& database_url);
+
+}  // namespace sl::app

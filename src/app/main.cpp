@@ -1,0 +1,37 @@
+// signalink: one binary, one subcommand per role (contract.md section 1).
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "app/config.hpp"
+#include "app/runtime.hpp"
+#include "app/version.hpp"
+#include "base/log.hpp"
+
+int main(int argc, char** argv) {
+  using namespace sl::app;
+  CLI::App cli{"Signalink: real-time messaging server"};
+  cli.require_subcommand(1);
+  config cfg;
+
+  auto* serve = cli.add_subcommand("serve", "Run every role in one process (embedded defaults: SQLite, in-process)");
+  auto* api = cli.add_subcommand("api", "Run the REST API role (port 8000)");
+  auto* migrate_cmd = cli.add_subcommand("migrate", "Apply the database schema and exit");
+  auto* version_cmd = cli.add_subcommand("version", "Print the version and exit");
+  for (auto* cmd : {serve, api, migrate_cmd}) add_options(*cmd, cfg);
+
+  CLI11_PARSE(cli, argc, argv);
+
+  if (version_cmd->parsed()) {
+    std::cout << "signalink " << version << "\n";
+    return 0;
+  }
+  sl::log::set_level(sl::log::parse_level(cfg.log_level));
+  if (auto problem = validate(cfg); !problem.empty()) {
+    sl::log::error("invalid configuration", {{"reason", problem}});
+    return 2;
+  }
+  if (migrate_cmd->parsed()) return sl::app::migrate(cfg);
+  // The gateway, analytics and notifier roles join `serve` as they are built.
+  return run(cfg, {role::api});
+}

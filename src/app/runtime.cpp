@@ -1,0 +1,196 @@
+#include "app/runtime.hpp"
+
+#include <unistd.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include "app/version.hpp"
+#include "base/log.hpp"
+#include "domain/auth_service.hpp"
+#include "domain/channel_service.hpp"
+#include "domain/message_service.hpp"
+#include "net/io_pool.hpp"
+#include "security/argon2_hasher.hpp"
+#include "security/jwt_codec.hpp"
+#include "security/secret_key.hpp"
+#include "storage/postgres/pg_store.hpp"
+#include "storage/sqlite/sqlite_store.hpp"
+#include "transport/http/api.hpp"
+#include "transport/http/pipeline.hpp"
+#include "transport/http/server.hpp"
+
+namespace sl::app {
+namespace {
+
+namespace asio = boost::asio;
+
+task<std::unique_ptr<domain::store>> open_store(asio::any_io_executor ex, const config& c) {
+  const auto url = c.resolved_database_url();
+  if (backend_of(url) == backend::postgres)
+    co_return co_await storage::postgres::open(ex, storage::postgres::options{url, c.db_pool_size});
+  co_return storage::sqlite::open(storage::sqlite::options{sqlite_path(url), c.sqlite_readers});
+}
+
+// Everything one process serves, alive from start() to the end of run().
+struct process {
+  const config& cfg;
+  net::io_pool io;
+  system_clock clk;
+  std::string secret;
+  std::unique_ptr<domain::store> db;
+  std::unique_ptr<security::argon2_hasher> hasher;
+  std::unique_ptr<security::jwt_codec> tokens;
+  std::unique_ptr<domain::rate_limiter> limiter;
+  std::unique_ptr<domain::auth_service> auth;
+  std::unique_ptr<domain::channel_service> channels;
+  std::unique_ptr<domain::message_service> messages;
+  std::unique_ptr<http::api_context> api_ctx;
+  http::router api_routes;
+  std::unique_ptr<http::pipeline> api_pipeline;
+  std::unique_ptr<http::server> api_server;
+  asio::steady_timer revocation_timer;
+  bool stopping = false;
+
+  process(const config& c, std::string key)
+      : cfg(c),
+        io(c.io_threads ? c.io_threads : std::max(1u, std::thread::hardware_concurrency())),
+        secret(std::move(key)),
+        revocation_timer(io.context()) {}
+
+  task<void> start(std::set<role> roles);
+  task<void> poll_revocations();
+  void stop();
+};
+
+task<void> process::start(std::set<role> roles) {
+  db = co_await open_store(io.context().get_executor(), cfg);
+  hasher = std::make_unique<security::argon2_hasher>(
+      cfg.password_hash_cost == "fast" ? security::hash_cost::fast : security::hash_cost::interactive, 2);
+  tokens = std::make_unique<security::jwt_codec>(secret);
+  limiter = std::make_unique<domain::rate_limiter>(
+      domain::rate_limit_settings{cfg.rate_limit_enabled, cfg.rate_limit_burst, cfg.rate_limit_per_minute});
+  domain::auth_settings as;
+  as.token_ttl = std::chrono::minutes(cfg.access_token_expire_minutes);
+  as.throttle = domain::throttle_settings{cfg.login_max_failures, cfg.login_max_failures_per_address,
+                                          std::chrono::seconds(cfg.login_window_seconds)};
+  auth = std::make_unique<domain::auth_service>(*db, *hasher, *tokens, clk, as);
+  channels = std::make_unique<domain::channel_service>(*db, clk);
+  messages = std::make_unique<domain::message_service>(*db, clk, *limiter);
+
+  if (roles.contains(role::api)) {
+    const auto url = cfg.resolved_database_url();
+    api_ctx = std::make_unique<http::api_context>(http::api_context{
+        *db, *auth, *channels, *messages,
+        http::api_info{cfg.app_name, std::string(version), cfg.environment,
+                       backend_of(url) == backend::postgres ? "postgresql" : "sqlite", locate_share_dir()}});
+    http::add_api_routes(api_routes, *api_ctx);
+    api_pipeline = std::make_unique<http::pipeline>(api_routes, http::pipeline_settings{"api", cfg.cors_origin_list()});
+    http::server_settings ss;
+    ss.host = cfg.host;
+    ss.port = static_cast<unsigned short>(cfg.api_port);
+    ss.max_body_bytes = cfg.max_body_bytes;
+    ss.header_timeout = std::chrono::milliseconds(cfg.http_header_timeout_ms);
+    ss.idle_timeout = std::chrono::milliseconds(cfg.http_idle_timeout_ms);
+    api_server = std::make_unique<http::server>(io.context(), ss, *api_pipeline);
+    api_server->start();
+    log::info("listening", {{"role", "api"},
+                            {"address", "http://" + cfg.host + ":" + std::to_string(api_server->port())},
+                            {"database", backend_of(url) == backend::postgres ? "postgresql" : url}});
+  }
+  asio::co_spawn(io.context(), poll_revocations(), asio::detached);
+}
+
+task<void> process::poll_revocations() {
+  while (!stopping) {
+    revocation_timer.expires_after(std::chrono::milliseconds(cfg.revocation_poll_ms));
+    auto [ec] = co_await revocation_timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec || stopping) co_return;
+    try {
+      co_await auth->refresh_revocations();
+    } catch (const std::exception& e) {
+      log::warn("revocation refresh failed", {{"error", e.what()}});
+    }
+  }
+}
+
+void process::stop() {
+  stopping = true;
+  revocation_timer.cancel();
+  if (api_server) api_server->stop();
+}
+
+}  // namespace
+
+std::string locate_share_dir() {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const auto exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return {};
+  for (const auto& candidate :
+       {exe.parent_path() / "share" / "signalink", exe.parent_path().parent_path() / "share" / "signalink"})
+    if (fs::exists(candidate / "openapi.json", ec)) return candidate.string();
+  return {};
+}
+
+int run(const config& c, const std::set<role>& roles) {
+  auto key = security::resolve_secret_key(c.secret_key, c.production(), c.resolved_data_dir());
+  if (!key) {
+    log::error("refusing to start", {{"reason", key.err().detail}});
+    return 2;
+  }
+  process p(c, std::move(*key));
+  auto& ctx = p.io.context();
+  int exit_code = 0;
+  asio::co_spawn(ctx, p.start(roles), [&](std::exception_ptr ep) {
+    if (!ep) return;
+    try {
+      std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      log::error("start-up failed", {{"error", e.what()}});
+    }
+    exit_code = 1;
+    p.stop();
+    p.io.stop();
+  });
+  asio::signal_set signals(ctx, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    log::info("shutting down", {{"signal", sig}});
+    p.stop();
+    // Give in-flight requests a moment, then stop the loop.
+    auto t = std::make_shared<asio::steady_timer>(ctx, std::chrono::milliseconds(200));
+    t->async_wait([&p, t](const boost::system::error_code&) { p.io.stop(); });
+  });
+  p.io.run();
+  return exit_code;
+}
+
+int migrate(const config& c) {
+  const auto url = c.resolved_database_url();
+  try {
+    if (backend_of(url) == backend::postgres) {
+      asio::io_context ctx;
+      auto f = asio::co_spawn(ctx, storage::postgres::migrate(ctx.get_executor(), url), asio::use_future);
+      ctx.run();
+      f.get();
+    } else {
+      storage::sqlite::migrate(sqlite_path(url));
+    }
+  } catch (const std::exception& e) {
+    log::error("migration failed", {{"error", e.what()}});
+    return 1;
+  }
+  log::info("schema is up to date", {{"database", backend_of(url) == backend::postgres ? "postgresql" : url}});
+  return 0;
+}
+
+}  // namespace sl::app

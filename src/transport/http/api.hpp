@@ -1,0 +1,44 @@
+#pragma once
+// The REST API of contract.md section 2: route registration over the domain
+// services. The context outlives the server; handlers run on I/O threads.
+
+#include <functional>
+#include <string>
+
+#include "domain/auth_service.hpp"
+#include "domain/channel_service.hpp"
+#include "domain/message_service.hpp"
+#include "domain/store.hpp"
+#include "transport/http/router.hpp"
+
+namespace sl::http {
+
+struct api_info {
+  std::string app_name = "Signalink";
+  std::string version;
+  std::string environment = "development";
+  std::string database_backend;  // "sqlite" | "postgresql"
+  std::string share_dir;         // where openapi.json and the docs UI live
+};
+
+struct api_context {
+  domain::store& db;
+  domain::auth_service& auth;
+  domain::channel_service& channels;
+  domain::message_service& messages;
+  api_info info;
+};
+
+void add_system_routes(router& r, api_context& ctx);
+void add_user_routes(router& r, api_context& ctx);
+void add_channel_routes(router& r, api_context& ctx);
+void add_message_routes(router& r, api_context& ctx);
+
+inline void add_api_routes(router& r, api_context& ctx) {
+  add_system_routes(r, ctx);
+  add_user_routes(r, ctx);
+  add_channel_routes(r, ctx);
+  add_message_routes(r, ctx);
+}
+
+}  // namespace sl::http

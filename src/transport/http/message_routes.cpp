@@ -1,0 +1,137 @@
+// /api/v1/messages/...: send, history, threads, edit and delete.
+
+#include "transport/http/api.hpp"
+#include "transport/http/replies.hpp"
+#include "transport/http/request_io.hpp"
+#include "transport/http/shapes.hpp"
+
+namespace sl::http {
+namespace {
+
+using domain::field_reader;
+
+constexpr std::size_t max_content = 10000;
+
+// Content: 1..10000 code points and not only whitespace.
+std::optional<std::string> read_content(field_reader& f, const boost::json::object& body) {
+  auto content = f.required_string("content", 1, max_content);
+  if (content && domain::is_blank(*content)) {
+    f.add("value_error", "content", "Value error, Content cannot be blank", body.if_contains("content"),
+          "{\"error\":{}}");
+    return std::nullopt;
+  }
+  return content;
+}
+
+boost::json::array message_list(const std::vector<domain::message>& list) {
+  boost::json::array out;
+  out.reserve(list.size());
+  for (const auto& m : list) out.push_back(shapes::message(m));
+  return out;
+}
+
+task<response> send_message(api_context& ctx, request& req) {
+  auto p = co_await authenticate(ctx, req);
+  if (!p) co_return from_error(p.err());
+  auto body = json_body(req);
+  if (!body) co_return from_error(body.err());
+  field_reader f(*body, "body");
+  auto channel = f.required_uuid("channel_id");
+  auto content = read_content(f, *body);
+  auto type = f.optional_enum("message_type", {"text", "image", "file", "system"});
+  auto metadata = f.optional_object("metadata");
+  auto parent = f.optional_uuid("parent_id");
+  auto client_msg_id = f.optional_string("client_msg_id", 1, 100);
+  if (!f.ok()) co_return validation_failed(f.errors());
+  domain::message_draft d;
+  d.channel = channel_id{*channel};
+  d.content = std::move(*content);
+  d.type = domain::parse_message_type(type.value_or("text")).value_or(domain::message_type::text);
+  d.metadata = metadata ? std::move(*metadata) : boost::json::value(nullptr);
+  if (parent && *parent) d.parent = message_id{**parent};
+  if (client_msg_id && *client_msg_id) d.client_msg_id = std::move(**client_msg_id);
+  auto sent = co_await ctx.messages.send(*p, std::move(d));
+  if (!sent) {
+    auto r = from_error(sent.err());
+    if (r.status == 429) r.header("Retry-After", "1");
+    co_return r;
+  }
+  co_return json(sent->duplicate ? 200 : 201, shapes::message(sent->msg));
+}
+
+task<response> history(api_context& ctx, request& req) {
+  auto p = co_await authenticate(ctx, req);
+  if (!p) co_return from_error(p.err());
+  auto id = path_id<channel_id>(req, "channel_id");
+  if (!id) co_return from_error(id.err());
+  std::vector<field_error> errors;
+  const auto skip = query_int(req, "skip", 0, errors);
+  const auto limit = query_int(req, "limit", 0, errors);
+  const auto before = query_int(req, "before_seq", 0, errors);
+  const auto after = query_int(req, "after_seq", 0, errors);
+  if (!errors.empty()) co_return validation_failed(errors);
+  domain::history_query q{skip.value_or(0), std::min<std::int64_t>(limit.value_or(50), 100), before, after};
+  auto list = co_await ctx.messages.history(*p, *id, q);
+  if (!list) co_return from_error(list.err());
+  co_return json(200, message_list(*list));
+}
+
+task<response> get_message(api_context& ctx, request& req) {
+  auto p = co_await authenticate(ctx, req);
+  if (!p) co_return from_error(p.err());
+  auto id = path_id<message_id>(req, "message_id");
+  if (!id) co_return from_error(id.err());
+  auto m = co_await ctx.messages.get(*p, *id);
+  if (!m) co_return from_error(m.err());
+  co_return json(200, shapes::message(*m));
+}
+
+task<response> replies(api_context& ctx, request& req) {
+  auto p = co_await authenticate(ctx, req);
+  if (!p) co_return from_error(p.err());
+  auto id = path_id<message_id>(req, "message_id");
+  if (!id) co_return from_error(id.err());
+  auto pg = paging(req, 50, 100);
+  if (!pg) co_return from_error(pg.err());
+  auto list = co_await ctx.messages.replies(*p, *id, *pg);
+  if (!list) co_return from_error(list.err());
+  co_return json(200, message_list(*list));
+}
+
+task<response> edit_message(api_context& ctx, request& req) {
+  auto p = co_await authenticate(ctx, req);
+  if (!p) co_return from_error(p.err());
+  auto id = path_id<message_id>(req, "message_id");
+  if (!id) co_return from_error(id.err());
+  auto body = json_body(req);
+  if (!body) co_return from_error(body.err());
+  field_reader f(*body, "body");
+  auto content = read_content(f, *body);
+  if (!f.ok()) co_return validation_failed(f.errors());
+  auto m = co_await ctx.messages.edit(*p, *id, std::move(*content));
+  if (!m) co_return from_error(m.err());
+  co_return json(200, shapes::message(*m));
+}
+
+task<response> delete_message(api_context& ctx, request& req) {
+  auto p = co_await authenticate(ctx, req);
+  if (!p) co_return from_error(p.err());
+  auto id = path_id<message_id>(req, "message_id");
+  if (!id) co_return from_error(id.err());
+  auto done = co_await ctx.messages.remove(*p, *id);
+  if (!done) co_return from_error(done.err());
+  co_return no_content();
+}
+
+}  // namespace
+
+void add_message_routes(router& r, api_context& ctx) {
+  r.add("POST", "/api/v1/messages/", [&ctx](request& q) { return send_message(ctx, q); });
+  r.add("GET", "/api/v1/messages/channels/{channel_id}", [&ctx](request& q) { return history(ctx, q); });
+  r.add("GET", "/api/v1/messages/{message_id}", [&ctx](request& q) { return get_message(ctx, q); });
+  r.add("GET", "/api/v1/messages/{message_id}/replies", [&ctx](request& q) { return replies(ctx, q); });
+  r.add("PUT", "/api/v1/messages/{message_id}", [&ctx](request& q) { return edit_message(ctx, q); });
+  r.add("DELETE", "/api/v1/messages/{message_id}", [&ctx](request& q) { return delete_message(ctx, q); });
+}
+
+}  // namespace sl::http
