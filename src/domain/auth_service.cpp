@@ -29,11 +29,9 @@ task<result<issued_token>> auth_service::login(std::string username, std::string
   const auto now = clock_.now();
   if (throttle_.blocked(username, address, now)) co_return fail(error_kind::rate_limited, text::too_many_logins);
   auto found = co_await db_.find_login(username);
-  // Verify against a hash even for unknown users so timing does not reveal them.
-  static const std::string decoy =
-      "$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$"
-      "0000000000000000000000000000000000000000000";
-  const bool good = co_await hasher_.verify(found ? found->hashed_password : decoy, std::move(password)) && found;
+  // Unknown users cost a real verification too, so timing does not reveal them.
+  const auto against = found ? found->hashed_password : co_await decoy_hash();
+  const bool good = co_await hasher_.verify(against, std::move(password)) && found;
   if (!good) {
     throttle_.failed(username, address, clock_.now());
     co_return fail(error_kind::unauthorized, text::wrong_password);
@@ -43,6 +41,17 @@ task<result<issued_token>> auth_service::login(std::string username, std::string
   token_claims c{found->u.id, found->u.username, now, now + s_.token_ttl, random_token(16)};
   co_await db_.create_session(session{c.jti, c.sub, c.expires_at, now, std::move(user_agent), std::move(address)});
   co_return issued_token{tokens_.encode(c), s_.token_ttl.count()};
+}
+
+task<std::string> auth_service::decoy_hash() {
+  {
+    std::lock_guard lock(mu_);
+    if (!decoy_.empty()) co_return decoy_;
+  }
+  auto h = co_await hasher_.hash(random_hex(16));
+  std::lock_guard lock(mu_);
+  if (decoy_.empty()) decoy_ = std::move(h);
+  co_return decoy_;
 }
 
 task<void> auth_service::logout(const principal& p) {

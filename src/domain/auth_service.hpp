@@ -66,6 +66,8 @@ class auth_service {
 
  private:
   bool is_revoked(const std::string& jti);
+  // A hash of a random password at the configured cost, made once.
+  task<std::string> decoy_hash();
   task<std::optional<user>> cached_user(const user_id& id);
 
   store& db_;
@@ -89,6 +91,7 @@ class auth_service {
   std::unordered_map<user_id, timestamp, uuid_hash> last_seen_written_;
   std::unordered_map<std::string, ticket_entry> tickets_;
   timestamp last_poll_{};
+  std::string decoy_;
 };
 
 }  // namespace sl::domain

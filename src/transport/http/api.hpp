@@ -29,6 +29,11 @@ struct api_context {
   api_info info;
 };
 
+// A handler of a route that requires `Authorization: Bearer`: it runs only
+// for an authenticated caller; 401/403 are answered before it.
+using authed_handler = task<response> (*)(api_context& ctx, request& req, const domain::principal& caller);
+void add_authed(router& r, api_context& ctx, std::string method, std::string pattern, authed_handler h);
+
 void add_system_routes(router& r, api_context& ctx);
 void add_user_routes(router& r, api_context& ctx);
 void add_channel_routes(router& r, api_context& ctx);

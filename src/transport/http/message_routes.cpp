@@ -30,9 +30,7 @@ boost::json::array message_list(const std::vector<domain::message>& list) {
   return out;
 }
 
-task<response> send_message(api_context& ctx, request& req) {
-  auto p = co_await authenticate(ctx, req);
-  if (!p) co_return from_error(p.err());
+task<response> send_message(api_context& ctx, request& req, const domain::principal& p) {
   auto body = json_body(req);
   if (!body) co_return from_error(body.err());
   field_reader f(*body, "body");
@@ -50,7 +48,7 @@ task<response> send_message(api_context& ctx, request& req) {
   d.metadata = metadata ? std::move(*metadata) : boost::json::value(nullptr);
   if (parent && *parent) d.parent = message_id{**parent};
   if (client_msg_id && *client_msg_id) d.client_msg_id = std::move(**client_msg_id);
-  auto sent = co_await ctx.messages.send(*p, std::move(d));
+  auto sent = co_await ctx.messages.send(p, std::move(d));
   if (!sent) {
     auto r = from_error(sent.err());
     if (r.status == 429) r.header("Retry-After", "1");
@@ -59,9 +57,7 @@ task<response> send_message(api_context& ctx, request& req) {
   co_return json(sent->duplicate ? 200 : 201, shapes::message(sent->msg));
 }
 
-task<response> history(api_context& ctx, request& req) {
-  auto p = co_await authenticate(ctx, req);
-  if (!p) co_return from_error(p.err());
+task<response> history(api_context& ctx, request& req, const domain::principal& p) {
   auto id = path_id<channel_id>(req, "channel_id");
   if (!id) co_return from_error(id.err());
   std::vector<field_error> errors;
@@ -71,36 +67,30 @@ task<response> history(api_context& ctx, request& req) {
   const auto after = query_int(req, "after_seq", 0, errors);
   if (!errors.empty()) co_return validation_failed(errors);
   domain::history_query q{skip.value_or(0), std::min<std::int64_t>(limit.value_or(50), 100), before, after};
-  auto list = co_await ctx.messages.history(*p, *id, q);
+  auto list = co_await ctx.messages.history(p, *id, q);
   if (!list) co_return from_error(list.err());
   co_return json(200, message_list(*list));
 }
 
-task<response> get_message(api_context& ctx, request& req) {
-  auto p = co_await authenticate(ctx, req);
-  if (!p) co_return from_error(p.err());
+task<response> get_message(api_context& ctx, request& req, const domain::principal& p) {
   auto id = path_id<message_id>(req, "message_id");
   if (!id) co_return from_error(id.err());
-  auto m = co_await ctx.messages.get(*p, *id);
+  auto m = co_await ctx.messages.get(p, *id);
   if (!m) co_return from_error(m.err());
   co_return json(200, shapes::message(*m));
 }
 
-task<response> replies(api_context& ctx, request& req) {
-  auto p = co_await authenticate(ctx, req);
-  if (!p) co_return from_error(p.err());
+task<response> replies(api_context& ctx, request& req, const domain::principal& p) {
   auto id = path_id<message_id>(req, "message_id");
   if (!id) co_return from_error(id.err());
   auto pg = paging(req, 50, 100);
   if (!pg) co_return from_error(pg.err());
-  auto list = co_await ctx.messages.replies(*p, *id, *pg);
+  auto list = co_await ctx.messages.replies(p, *id, *pg);
   if (!list) co_return from_error(list.err());
   co_return json(200, message_list(*list));
 }
 
-task<response> edit_message(api_context& ctx, request& req) {
-  auto p = co_await authenticate(ctx, req);
-  if (!p) co_return from_error(p.err());
+task<response> edit_message(api_context& ctx, request& req, const domain::principal& p) {
   auto id = path_id<message_id>(req, "message_id");
   if (!id) co_return from_error(id.err());
   auto body = json_body(req);
@@ -108,17 +98,15 @@ task<response> edit_message(api_context& ctx, request& req) {
   field_reader f(*body, "body");
   auto content = read_content(f, *body);
   if (!f.ok()) co_return validation_failed(f.errors());
-  auto m = co_await ctx.messages.edit(*p, *id, std::move(*content));
+  auto m = co_await ctx.messages.edit(p, *id, std::move(*content));
   if (!m) co_return from_error(m.err());
   co_return json(200, shapes::message(*m));
 }
 
-task<response> delete_message(api_context& ctx, request& req) {
-  auto p = co_await authenticate(ctx, req);
-  if (!p) co_return from_error(p.err());
+task<response> delete_message(api_context& ctx, request& req, const domain::principal& p) {
   auto id = path_id<message_id>(req, "message_id");
   if (!id) co_return from_error(id.err());
-  auto done = co_await ctx.messages.remove(*p, *id);
+  auto done = co_await ctx.messages.remove(p, *id);
   if (!done) co_return from_error(done.err());
   co_return no_content();
 }
@@ -126,12 +114,12 @@ task<response> delete_message(api_context& ctx, request& req) {
 }  // namespace
 
 void add_message_routes(router& r, api_context& ctx) {
-  r.add("POST", "/api/v1/messages/", [&ctx](request& q) { return send_message(ctx, q); });
-  r.add("GET", "/api/v1/messages/channels/{channel_id}", [&ctx](request& q) { return history(ctx, q); });
-  r.add("GET", "/api/v1/messages/{message_id}", [&ctx](request& q) { return get_message(ctx, q); });
-  r.add("GET", "/api/v1/messages/{message_id}/replies", [&ctx](request& q) { return replies(ctx, q); });
-  r.add("PUT", "/api/v1/messages/{message_id}", [&ctx](request& q) { return edit_message(ctx, q); });
-  r.add("DELETE", "/api/v1/messages/{message_id}", [&ctx](request& q) { return delete_message(ctx, q); });
+  add_authed(r, ctx, "POST", "/api/v1/messages/", send_message);
+  add_authed(r, ctx, "GET", "/api/v1/messages/channels/{channel_id}", history);
+  add_authed(r, ctx, "GET", "/api/v1/messages/{message_id}", get_message);
+  add_authed(r, ctx, "GET", "/api/v1/messages/{message_id}/replies", replies);
+  add_authed(r, ctx, "PUT", "/api/v1/messages/{message_id}", edit_message);
+  add_authed(r, ctx, "DELETE", "/api/v1/messages/{message_id}", delete_message);
 }
 
 }  // namespace sl::http

@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "domain/texts.hpp"
+#include "transport/http/replies.hpp"
 
 namespace sl::http {
 
@@ -75,6 +76,20 @@ task<result<domain::principal>> authenticate(api_context& ctx, const request& re
   while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
   if (token.empty()) co_return fail(error_kind::unauthorized, domain::text::not_authenticated);
   co_return co_await ctx.auth.authenticate(token);
+}
+
+namespace {
+
+task<response> run_authed(api_context& ctx, request& req, authed_handler h) {
+  auto p = co_await authenticate(ctx, req);
+  if (!p) co_return from_error(p.err());
+  co_return co_await h(ctx, req, *p);
+}
+
+}  // namespace
+
+void add_authed(router& r, api_context& ctx, std::string method, std::string pattern, authed_handler h) {
+  r.add(std::move(method), std::move(pattern), [&ctx, h](request& q) { return run_authed(ctx, q, h); });
 }
 
 }  // namespace sl::http

@@ -47,31 +47,23 @@ task<response> login(api_context& ctx, request& req) {
                           {"access_token", t->access_token}, {"token_type", "bearer"}, {"expires_in", t->expires_in}});
 }
 
-task<response> logout(api_context& ctx, request& req) {
-  auto p = co_await authenticate(ctx, req);
-  if (!p) co_return from_error(p.err());
-  co_await ctx.auth.logout(*p);
+task<response> logout(api_context& ctx, request& req, const domain::principal& p) {
+  co_await ctx.auth.logout(p);
   co_return no_content();
 }
 
-task<response> ws_ticket(api_context& ctx, request& req) {
-  auto p = co_await authenticate(ctx, req);
-  if (!p) co_return from_error(p.err());
-  auto t = ctx.auth.issue_ticket(*p);
+task<response> ws_ticket(api_context& ctx, request& req, const domain::principal& p) {
+  auto t = ctx.auth.issue_ticket(p);
   co_return json(201, boost::json::object{{"ticket", t.ticket}, {"expires_in", t.expires_in}});
 }
 
-task<response> me(api_context& ctx, request& req) {
-  auto p = co_await authenticate(ctx, req);
-  if (!p) co_return from_error(p.err());
-  auto u = co_await ctx.auth.current_user(*p);
+task<response> me(api_context& ctx, request& req, const domain::principal& p) {
+  auto u = co_await ctx.auth.current_user(p);
   if (!u) co_return from_error(u.err());
   co_return json(200, shapes::user(*u));
 }
 
-task<response> update_me(api_context& ctx, request& req) {
-  auto p = co_await authenticate(ctx, req);
-  if (!p) co_return from_error(p.err());
+task<response> update_me(api_context& ctx, request& req, const domain::principal& p) {
   auto body = json_body(req);
   if (!body) co_return from_error(body.err());
   field_reader f(*body, "body");
@@ -80,23 +72,19 @@ task<response> update_me(api_context& ctx, request& req) {
   u.avatar_url = f.optional_string("avatar_url", 0, 500);
   if (!f.ok()) co_return validation_failed(f.errors());
   u.now = system_clock{}.now();
-  auto updated = co_await ctx.db.update_profile(p->id, std::move(u));
+  auto updated = co_await ctx.db.update_profile(p.id, std::move(u));
   if (!updated) co_return detail(404, domain::text::user_not_found);
-  ctx.auth.forget_user(p->id);
+  ctx.auth.forget_user(p.id);
   co_return json(200, shapes::user(*updated));
 }
 
-task<response> get_user(api_context& ctx, request& req) {
-  auto p = co_await authenticate(ctx, req);
-  if (!p) co_return from_error(p.err());
+task<response> get_user(api_context& ctx, request& req, const domain::principal& p) {
   auto u = co_await ctx.db.find_user_by_username(req.param("username"));
   if (!u) co_return detail(404, domain::text::user_not_found);
   co_return json(200, shapes::user(*u));
 }
 
-task<response> search_users(api_context& ctx, request& req) {
-  auto p = co_await authenticate(ctx, req);
-  if (!p) co_return from_error(p.err());
+task<response> search_users(api_context& ctx, request& req, const domain::principal& p) {
   auto pg = paging(req, 20, 100);
   if (!pg) co_return from_error(pg.err());
   auto q = req.query_value("query");
@@ -111,12 +99,12 @@ task<response> search_users(api_context& ctx, request& req) {
 void add_user_routes(router& r, api_context& ctx) {
   r.add("POST", "/api/v1/users/register", [&ctx](request& q) { return register_user(ctx, q); });
   r.add("POST", "/api/v1/users/login", [&ctx](request& q) { return login(ctx, q); });
-  r.add("POST", "/api/v1/users/logout", [&ctx](request& q) { return logout(ctx, q); });
-  r.add("POST", "/api/v1/users/ws-ticket", [&ctx](request& q) { return ws_ticket(ctx, q); });
-  r.add("GET", "/api/v1/users/me", [&ctx](request& q) { return me(ctx, q); });
-  r.add("PUT", "/api/v1/users/me", [&ctx](request& q) { return update_me(ctx, q); });
-  r.add("GET", "/api/v1/users/", [&ctx](request& q) { return search_users(ctx, q); });
-  r.add("GET", "/api/v1/users/{username}", [&ctx](request& q) { return get_user(ctx, q); });
+  add_authed(r, ctx, "POST", "/api/v1/users/logout", logout);
+  add_authed(r, ctx, "POST", "/api/v1/users/ws-ticket", ws_ticket);
+  add_authed(r, ctx, "GET", "/api/v1/users/me", me);
+  add_authed(r, ctx, "PUT", "/api/v1/users/me", update_me);
+  add_authed(r, ctx, "GET", "/api/v1/users/", search_users);
+  add_authed(r, ctx, "GET", "/api/v1/users/{username}", get_user);
 }
 
 }  // namespace sl::http
