@@ -7,8 +7,10 @@ namespace sl::app {
 
 std::filesystem::path config::resolved_data_dir() const {
   if (!data_dir.empty()) return data_dir;
-  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg) return std::filesystem::path(xdg) / "signalink";
-  if (const char* home = std::getenv("HOME"); home && *home)
+  // Read at start-up, before any thread exists.
+  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg)  // NOLINT(concurrency-mt-unsafe)
+    return std::filesystem::path(xdg) / "signalink";
+  if (const char* home = std::getenv("HOME"); home && *home)  // NOLINT(concurrency-mt-unsafe)
     return std::filesystem::path(home) / ".local" / "share" / "signalink";
   return std::filesystem::current_path() / "signalink-data";
 }

@@ -150,7 +150,7 @@ int run(const config& c, const std::set<role>& roles) {
   process p(c, std::move(*key));
   auto& ctx = p.io.context();
   int exit_code = 0;
-  asio::co_spawn(ctx, p.start(roles), [&](std::exception_ptr ep) {
+  asio::co_spawn(ctx, p.start(roles), [&](const std::exception_ptr& ep) {
     if (!ep) return;
     try {
       std::rethrow_exception(ep);

@@ -16,7 +16,7 @@ boost::json::object envelope(const event_id& id, std::string_view type, timestam
   return o;
 }
 
-record finish(event_id id, std::string topic, std::string key, std::string_view type, boost::json::object o,
+record finish(event_id id, std::string topic, std::string key, std::string_view type, const boost::json::object& o,
               timestamp at) {
   return record{id, std::move(topic), std::move(key), std::string(type), boost::json::serialize(o), at};
 }
@@ -63,7 +63,7 @@ record message_event(std::string_view type, const message& m, user_id actor, tim
   o["mentions"] = std::move(ms);
   o["author_id"] = m.author ? boost::json::value(m.author->str()) : boost::json::value(nullptr);
   o["created_at"] = format_iso(m.created_at);
-  return finish(id, messages_topic, m.channel.str(), type, std::move(o), at);
+  return finish(id, messages_topic, m.channel.str(), type, o, at);
 }
 
 record channel_event(std::string_view type, const channel& c, user_id actor, timestamp at) {
@@ -72,7 +72,7 @@ record channel_event(std::string_view type, const channel& c, user_id actor, tim
   o["channel_id"] = c.id.str();
   o["name"] = c.name;
   o["is_private"] = c.is_private;
-  return finish(id, analytics_topic, actor.str(), type, std::move(o), at);
+  return finish(id, analytics_topic, actor.str(), type, o, at);
 }
 
 record member_event(std::string_view type, channel_id c, user_id member, std::string_view role, user_id actor,
@@ -82,14 +82,14 @@ record member_event(std::string_view type, channel_id c, user_id member, std::st
   o["channel_id"] = c.str();
   o["member_id"] = member.str();
   o["role"] = role;
-  return finish(id, analytics_topic, member.str(), type, std::move(o), at);
+  return finish(id, analytics_topic, member.str(), type, o, at);
 }
 
 record user_registered(const user& u, timestamp at) {
   const auto id = event_id::generate();
   auto o = envelope(id, "user.registered", at, u.id);
   o["username"] = u.username;
-  return finish(id, analytics_topic, u.id.str(), "user.registered", std::move(o), at);
+  return finish(id, analytics_topic, u.id.str(), "user.registered", o, at);
 }
 
 }  // namespace sl::domain::events

@@ -9,8 +9,10 @@
 #include <optional>
 
 #include "base/log.hpp"
+#include "base/time.hpp"
 #include "domain/events.hpp"
 #include "domain/texts.hpp"
+#include "storage/postgres/detail/array_literal.hpp"
 #include "storage/postgres/detail/rows.hpp"
 #include "storage/postgres/detail/sql.hpp"
 
@@ -36,7 +38,17 @@ namespace {
 // two halves with the real seq.
 constexpr std::int64_t seq_stand_in = -7305931786405712601;
 
-pg_statement make_statement(const domain::new_message& m) {
+// The message.created event of a new message, its payload split around the seq.
+struct created_event {
+  domain::events::record record;
+  std::size_t head_end = 0;    // the payload before the seq value
+  std::size_t tail_begin = 0;  // the payload after it
+
+  std::string_view head() const { return std::string_view(record.payload).substr(0, head_end); }
+  std::string_view tail() const { return std::string_view(record.payload).substr(tail_begin); }
+};
+
+created_event make_event(const domain::new_message& m) {
   domain::message draft;
   draft.id = m.id;
   draft.channel = m.channel;
@@ -49,37 +61,86 @@ pg_statement make_statement(const domain::new_message& m) {
   draft.seq = seq_stand_in;
   draft.parent = m.parent;
   draft.client_msg_id = m.client_msg_id;
-  const auto ev = domain::events::message_event("message.created", draft, m.author, m.now);
+  created_event ev{domain::events::message_event("message.created", draft, m.author, m.now)};
   const std::string key = "\"seq\":";
   const std::string marker = key + std::to_string(seq_stand_in);
   // The last occurrence: user metadata comes before the envelope's seq.
-  const auto at = ev.payload.rfind(marker);
+  const auto at = ev.record.payload.rfind(marker);
   if (at == std::string::npos) throw std::logic_error("message event without its seq");
+  ev.head_end = at + key.size();
+  ev.tail_begin = at + marker.size();
+  return ev;
+}
 
+std::optional<std::string> metadata_text(const domain::new_message& m) {
+  if (m.metadata.is_null()) return std::nullopt;
+  return boost::json::serialize(m.metadata);
+}
+
+// PostgreSQL text cannot hold NUL (validation refuses it before the store).
+bool holds_nul(const domain::new_message& m) {
+  const auto nul = [](std::string_view v) { return v.find('\0') != std::string_view::npos; };
+  return nul(m.content) || (m.client_msg_id && nul(*m.client_msg_id));
+}
+
+// One message in its own statement (sql::create_message): a failed batch's retry.
+pg_statement make_statement(const domain::new_message& m) {
+  const auto ev = make_event(m);
   pg_statement s(sql::create_message, "create_message");
   s.id(m.id).id(m.channel).id(m.author).text(m.content).text(domain::to_string(m.type));
-  if (m.metadata.is_null())
-    s.null();
-  else
-    s.text(boost::json::serialize(m.metadata));
+  s.text_or_null(metadata_text(m));
   s.id_or_null(m.parent).text_or_null(m.client_msg_id).time(m.now);
-  s.id(ev.id).text(ev.topic).text(ev.key).text(ev.event_type);
-  s.text(std::string_view(ev.payload).substr(0, at + key.size()));
-  s.text(std::string_view(ev.payload).substr(at + marker.size()));
+  s.id(ev.record.id).text(ev.record.topic).text(ev.record.key).text(ev.record.event_type);
+  s.text(ev.head()).text(ev.tail());
   return s;
 }
 
-// Stores the outcome of one message's statement in its item.
-void take(std::optional<result<domain::created_message>>& outcome, std::exception_ptr& error, const pg_result& r) {
+// The whole batch in one statement (sql::create_messages): one array per column.
+pg_statement make_batch_statement(const std::vector<const domain::new_message*>& batch) {
+  detail::array_literal ids, channels, authors, contents, types, metadata, parents, client_ids, times, event_ids,
+      topics, keys, event_types, heads, tails;
+  for (const domain::new_message* m : batch) {
+    const auto ev = make_event(*m);
+    ids.add(m->id.str());
+    channels.add(m->channel.str());
+    authors.add(m->author.str());
+    contents.add(m->content);
+    types.add(domain::to_string(m->type));
+    metadata.add_or_null(metadata_text(*m));
+    if (m->parent)
+      parents.add(m->parent->str());
+    else
+      parents.add_null();
+    client_ids.add_or_null(m->client_msg_id);
+    times.add(format_iso(m->now));
+    event_ids.add(ev.record.id.str());
+    topics.add(ev.record.topic);
+    keys.add(ev.record.key);
+    event_types.add(ev.record.event_type);
+    heads.add(ev.head());
+    tails.add(ev.tail());
+  }
+  pg_statement s(sql::create_messages, "create_messages");
+  for (const auto* column : {&ids, &channels, &authors, &contents, &types, &metadata, &parents, &client_ids, &times,
+                             &event_ids, &topics, &keys, &event_types, &heads, &tails})
+    s.text(column->str());
+  return s;
+}
+
+// Stores the outcome of one message, row `row` of `r` (which must hold
+// `rows` status rows), in its item.
+void take(std::optional<result<domain::created_message>>& outcome, std::exception_ptr& error, const pg_result& r,
+          int row, int rows) {
   if (!r.ok()) {
     error = std::make_exception_ptr(pg_error("postgres: create_message: " + r.error_message(), r.sqlstate()));
     return;
   }
-  if (r.rows() != 1) {
-    error = std::make_exception_ptr(pg_error("postgres: create_message: no status row"));
+  if (r.rows() != rows) {
+    error = std::make_exception_ptr(pg_error("postgres: create_message: " + std::to_string(r.rows()) +
+                                             " status rows for " + std::to_string(rows) + " messages"));
     return;
   }
-  detail::row_cursor c(r, 0);
+  detail::row_cursor c(r, row);
   const auto status = c.text();
   if (status == "created" || status == "duplicate")
     outcome.emplace(domain::created_message{detail::read_message(c), status == "duplicate"});
@@ -169,33 +230,39 @@ task<void> message_writer::lead() {
 }
 
 task<void> message_writer::commit(std::vector<item*> batch) {
-  // One lock order per batch (by channel, keeping each channel's arrival
-  // order) makes deadlocks with other nodes' batches unlikely.
-  std::stable_sort(batch.begin(), batch.end(),
-                   [](const item* a, const item* b) { return a->msg.channel < b->msg.channel; });
+  // A value the database cannot take fails its own message, not the batch.
+  std::erase_if(batch, [](item* it) {
+    if (!holds_nul(it->msg)) return false;
+    it->error = std::make_exception_ptr(pg_error("postgres: a text value contains a NUL byte"));
+    return true;
+  });
+  if (batch.empty()) co_return;
+  std::vector<const domain::new_message*> messages;
+  messages.reserve(batch.size());
+  for (const item* it : batch) messages.push_back(&it->msg);
   std::vector<pg_statement> statements;
-  statements.reserve(batch.size() + 2);
   statements.emplace_back(sql::begin);
-  for (const item* it : batch) statements.push_back(make_statement(it->msg));
+  statements.push_back(make_batch_statement(messages));
   statements.emplace_back(sql::commit);
 
   auto conn = co_await pool_->checkout(options_.query_timeout);
   auto results = co_await conn->exec(statements, options_.query_timeout);
   if (std::all_of(results.begin(), results.end(), [](const pg_result& r) { return r.ok(); })) {
-    for (std::size_t i = 0; i < batch.size(); ++i) take(batch[i]->outcome, batch[i]->error, results[i + 1]);
+    const int n = static_cast<int>(batch.size());
+    for (int i = 0; i < n; ++i) take(batch[i]->outcome, batch[i]->error, results[1], i, n);
     co_return;
   }
   // Nothing of the batch committed: undo, then give each message its own transaction.
   log::warn("group commit failed, writing its messages one by one",
             {{"messages", batch.size()}, {"error", first_error(results)}});
   (co_await conn->exec(pg_statement(sql::rollback), options_.query_timeout)).expect_ok("postgres: rollback");
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    const auto& s = statements[i + 1];
+  for (item* it : batch) {
+    const auto s = make_statement(it->msg);
     auto r = co_await conn->exec(s, options_.query_timeout);
-    // Lost a race with the same client_msg_id committed elsewhere: now it reads as a duplicate.
+    // The same client_msg_id committed elsewhere meanwhile: now it reads as a duplicate.
     if (!r.ok() && r.sqlstate() == unique_violation && r.constraint() == sql::client_msg_constraint)
       r = co_await conn->exec(s, options_.query_timeout);
-    take(batch[i]->outcome, batch[i]->error, r);
+    take(it->outcome, it->error, r, 0, 1);
   }
 }
 

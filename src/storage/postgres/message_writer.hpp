@@ -3,27 +3,41 @@
 // queue their message; up to `parallel_batches` of the waiting callers at a
 // time (the leaders) each take up to `max_batch` queued messages and commit
 // them in one transaction in a single round trip (pipeline: BEGIN, one
-// statement per message, COMMIT), then hand leadership to the next waiter,
-// if any. While batches are in flight new messages queue up, so batches grow
-// with load. Parallel batches run on separate connections, so PostgreSQL
-// executes them on separate backends (cores); batches lock channel rows in
-// one order, so they wait for each other on a shared channel but do not
-// deadlock (a deadlock with another node still falls back to one by one).
+// statement for the whole batch, COMMIT), then hand leadership to the next
+// waiter, if any. While a batch is in flight new messages queue up, so
+// batches grow with load.
 //
-// Each message's statement assigns the channel's next seq (the channel row
-// lock serializes writers, so seqs are gap-free), inserts the message, bumps
-// the thread root's reply_count and inserts the message.created outbox row.
-// A repeated (author, client_msg_id) returns the stored message with
-// duplicate=true and writes nothing. If a batch fails (a unique violation
-// racing another node, a deadlock...), its messages are retried one by one
-// so one bad message fails only its own caller.
+// The batch statement (sql::create_messages) carries the messages as arrays,
+// so PostgreSQL sets up its executor once per batch instead of once per
+// message. For each message, in queue order, it decides the outcome as a
+// single send would: a repeated (author, client_msg_id) returns the stored
+// message with duplicate=true and writes nothing; no channel, not a member
+// and a bad parent are refused; otherwise the message is created. Each
+// channel's last_seq and message_count move once, by its number of created
+// messages, which take the following seqs in queue order (the channel row
+// lock serializes writers, so seqs are gap-free); each parent's reply_count
+// grows by its new replies; every created message gets its message.created
+// outbox row.
+//
+// parallel_batches defaults to 1: batches share the busy channels' rows, so a
+// second batch in flight would mostly wait for the first one's row locks
+// while holding a connection; more helps only when concurrent batches write
+// disjoint channels. Each batch locks its channel rows in id order, so
+// concurrent batches (here or on other nodes) queue rather than deadlock.
+//
+// If a batch fails (two messages of the batch with the same author and
+// client_msg_id, a unique violation racing another node, a deadlock with
+// another statement...), it is rolled back and its messages are retried one
+// by one, each in its own transaction (sql::create_message), so one bad
+// message fails only its own caller and a repeated client_msg_id reads as a
+// duplicate.
 //
 // Threading: submit() may be called from any coroutine; it resumes the caller
 // on the caller's executor only after the transaction holding its row
 // committed. Queue state lives on a private strand.
 // Failure: submit() returns the store port's expected errors (no channel, not
-// a member, bad parent); it throws pg_error when the database fails or when
-// the message waited in the queue longer
+// a member, bad parent); it throws pg_error when the database fails, when a
+// text value holds a NUL byte or when the message waited in the queue longer
 // than `queue_timeout`. If the connection is lost mid-batch the outcome is
 // unknown: every caller of that batch gets the error (a retry with the same
 // client_msg_id is safe).
@@ -46,7 +60,8 @@ namespace sl::storage::postgres {
 
 struct writer_options {
   std::size_t max_batch = 256;
-  std::size_t parallel_batches = 2;
+  // Batches in flight at once, each on its own connection (see above for why 1).
+  std::size_t parallel_batches = 1;
   std::chrono::steady_clock::duration query_timeout = std::chrono::seconds(10);
   std::chrono::steady_clock::duration queue_timeout = std::chrono::seconds(30);
 };

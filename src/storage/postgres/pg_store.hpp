@@ -33,7 +33,9 @@ struct options {
   // Most messages one group commit writes.
   std::size_t max_batch = 256;
   // Group-commit transactions in flight at once (each on its own connection).
-  std::size_t parallel_batches = 2;
+  // 1: batches share the busy channels' rows and so would mostly wait for each
+  // other (message_writer.hpp); raise it only for writes spread over many channels.
+  std::size_t parallel_batches = 1;
 };
 
 // Connects the pool on `ex`, applies the embedded migrations, returns the store. Throws on failure.

@@ -67,7 +67,7 @@ std::string like_pattern(std::string_view q) {
 
 class sqlite_store final : public store {
  public:
-  explicit sqlite_store(options o) : exec_(o.path, o.readers) {}
+  explicit sqlite_store(const options& o) : exec_(o.path, o.readers) {}
 
   task<bool> ping() override {
     co_return co_await exec_.read([](connection& c) {

@@ -86,7 +86,7 @@ task<void> server::impl::accept_loop() {
     }
     socket.set_option(tcp::no_delay(true));
     auto ex = socket.get_executor();
-    asio::co_spawn(ex, session(std::move(socket)), [](std::exception_ptr ep) {
+    asio::co_spawn(ex, session(std::move(socket)), [](const std::exception_ptr& ep) {
       if (!ep) return;
       try {
         std::rethrow_exception(ep);
@@ -111,7 +111,7 @@ task<void> server::impl::reject_oversized(beast::tcp_stream& stream, beast::flat
   std::size_t drained = buf.size();
   buf.consume(buf.size());
   while (drained < s.discard_limit) {
-    auto [ec, n] = co_await stream.async_read_some(buf.prepare(64 * 1024), use_tuple);
+    auto [ec, n] = co_await stream.async_read_some(buf.prepare(std::size_t{64} * 1024), use_tuple);
     if (ec) break;
     buf.consume(n);
     drained += n;

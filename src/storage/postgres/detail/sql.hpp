@@ -130,10 +130,11 @@ inline constexpr const char* mark_read =
     "WHERE c.id = cm.channel_id AND cm.channel_id = $1::uuid AND cm.user_id = $2::uuid "
     "  AND LEAST($3::bigint, c.last_seq) > cm.last_read_seq";
 
-// One message of a group commit, atomic on its own. Returns one row: a status
-// ('created', 'duplicate', 'no_channel', 'not_member', 'no_parent'), then the
-// message and its author (NULLs unless created or duplicate). The checks run
-// in the statement so that a send costs no extra round trip.
+// One message, atomic on its own: the group commit's fallback when a batch
+// fails (see create_messages). Returns one row: a status ('created',
+// 'duplicate', 'no_channel', 'not_member', 'no_parent'), then the message and
+// its author (NULLs unless created or duplicate). The checks run in the
+// statement so that a send costs no extra round trip.
 // $1 id, $2 channel, $3 author, $4 content, $5 type, $6 metadata, $7 parent,
 // $8 client_msg_id, $9 now, $10..$13 outbox id/topic/key/type, $14/$15 the
 // payload's text before/after its seq value.
@@ -166,6 +167,63 @@ inline constexpr const char* create_message =
     "LEFT JOIN (SELECT * FROM ins UNION ALL SELECT * FROM existing) m ON true "
     "LEFT JOIN users u ON u.id = m.user_id";
 inline constexpr const char* client_msg_constraint = "ux_messages_client_msg";
+
+// A whole group commit in one statement, so that PostgreSQL sets up its
+// executor once per batch rather than once per message. Each parameter is an
+// array (detail/array_literal.hpp) holding one element per message, in queue
+// order:
+// $1 id, $2 channel, $3 author, $4 content, $5 type, $6 metadata (NULL: none),
+// $7 parent (NULL: none), $8 client_msg_id (NULL: none), $9 now, $10..$13
+// outbox id/topic/key/type, $14/$15 the payload's text before/after its seq.
+// Returns one row per message in that order: the status and columns of
+// create_message. Per message, as create_message decides it: 'duplicate'
+// (returns the stored message), 'no_channel', 'not_member', 'no_parent', else
+// new. Each channel's counters move once, by its count of new messages, and
+// those get the following seqs in queue order. The channel rows are locked in
+// id order first (lk): batches touching the same channels queue on the first
+// shared one instead of deadlocking. A channel deleted between the checks and
+// its lock turns its new messages into 'no_channel'. Two new messages with one
+// (author, client_msg_id) fail the whole statement on client_msg_constraint.
+// The outbox rows are inserted in queue order, so their ids follow each
+// channel's seqs.
+inline constexpr const char* create_messages =
+    "WITH t AS (SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::jsonb[], "
+    "    $7::uuid[], $8::text[], $9::timestamptz[], $10::uuid[], $11::text[], $12::text[], $13::text[], $14::text[], "
+    "    $15::text[]) "
+    "  WITH ORDINALITY AS t(id, channel_id, user_id, content, message_type, metadata, parent_id, client_msg_id, at, "
+    "    event_id, topic, event_key, event_type, payload_head, payload_tail, ord)), "
+    "chk AS (SELECT t.*, e.id AS existing_id, CASE "
+    "    WHEN e.id IS NOT NULL THEN 'duplicate' "
+    "    WHEN NOT EXISTS (SELECT 1 FROM channels c WHERE c.id = t.channel_id) THEN 'no_channel' "
+    "    WHEN NOT EXISTS (SELECT 1 FROM channel_members cm "
+    "      WHERE cm.channel_id = t.channel_id AND cm.user_id = t.user_id) THEN 'not_member' "
+    "    WHEN t.parent_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM messages p "
+    "      WHERE p.id = t.parent_id AND p.channel_id = t.channel_id AND NOT p.is_deleted) THEN 'no_parent' "
+    "    ELSE 'new' END AS status "
+    "  FROM t LEFT JOIN messages e ON e.user_id = t.user_id AND e.client_msg_id = t.client_msg_id), "
+    "cnt AS (SELECT channel_id, count(*) AS n FROM chk WHERE status = 'new' GROUP BY channel_id), "
+    "lk AS (SELECT c.id FROM channels c WHERE c.id IN (SELECT channel_id FROM cnt) ORDER BY c.id "
+    "  FOR NO KEY UPDATE), "
+    "ch AS (UPDATE channels c SET last_seq = c.last_seq + cnt.n, message_count = c.message_count + cnt.n "
+    "  FROM lk JOIN cnt ON cnt.channel_id = lk.id WHERE c.id = lk.id RETURNING c.id, c.last_seq - cnt.n AS base), "
+    "ins AS (INSERT INTO messages (id, channel_id, user_id, content, message_type, metadata, created_at, "
+    "    updated_at, seq, parent_id, client_msg_id) "
+    "  SELECT n.id, n.channel_id, n.user_id, n.content, n.message_type, n.metadata, n.at, n.at, "
+    "    ch.base + row_number() OVER (PARTITION BY n.channel_id ORDER BY n.ord), n.parent_id, n.client_msg_id "
+    "  FROM chk n JOIN ch ON ch.id = n.channel_id WHERE n.status = 'new' RETURNING *), "
+    "par AS (UPDATE messages p SET reply_count = p.reply_count + r.n "
+    "  FROM (SELECT parent_id, count(*) AS n FROM ins WHERE parent_id IS NOT NULL GROUP BY parent_id) r "
+    "  WHERE p.id = r.parent_id), "
+    "ob AS (" SL_PG_OUTBOX_INSERT
+    "SELECT n.event_id, n.topic, n.event_key, n.event_type, n.payload_head || i.seq::text || n.payload_tail, n.at "
+    "  FROM ins i JOIN chk n ON n.id = i.id ORDER BY n.ord) "
+    "SELECT CASE WHEN n.status <> 'new' THEN n.status WHEN m.id IS NOT NULL THEN 'created' ELSE 'no_channel' "
+    "END, " SL_PG_MESSAGE_COLUMNS
+    " FROM chk n "
+    "LEFT JOIN (SELECT * FROM ins UNION ALL SELECT * FROM messages WHERE id IN (SELECT existing_id FROM chk)) m "
+    "  ON m.id = CASE n.status WHEN 'new' THEN n.id WHEN 'duplicate' THEN n.existing_id END "
+    "LEFT JOIN users u ON u.id = m.user_id "
+    "ORDER BY n.ord";
 
 inline constexpr const char* find_message =
     "SELECT " SL_PG_MESSAGE_COLUMNS " FROM messages m LEFT JOIN users u ON u.id = m.user_id WHERE m.id = $1::uuid";
