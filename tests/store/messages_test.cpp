@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <boost/json/parse.hpp>
+#include <map>
 #include <numeric>
 
 #include "domain/texts.hpp"
@@ -389,6 +390,124 @@ TEST_P(store_contract, a_failing_message_fails_alone) {
   EXPECT_EQ(run(db().find_channel(c.id, alice.id))->last_seq, n - 1);
   const auto types = outbox_types();
   EXPECT_EQ(std::count(types.begin(), types.end(), "message.created"), n - 1);
+}
+
+// A concurrent burst: the group commit writes the queued messages together,
+// yet each gets the outcome it would get alone, and the created ones take
+// consecutive seqs in queue order.
+TEST_P(store_contract, one_group_commit_decides_each_message_on_its_own) {
+  const auto alice = make_user("alice");
+  const auto bob = make_user("bob");
+  const auto c = make_channel(alice, "general");
+  const auto other = make_channel(alice, "other");
+  const auto root = send(alice, c, "root").msg;          // seq 1
+  const auto gone = send(alice, c, "deleted root").msg;  // seq 2
+  ASSERT_TRUE(run(db().delete_message(gone.id, alice.id, tick())));
+  const auto elsewhere = send(alice, other, "elsewhere").msg;  // other: seq 1
+  auto keyed = draft(alice, c, "kept");
+  keyed.client_msg_id = "k-1";
+  const auto kept = send(keyed).msg;  // seq 3
+  const auto reply = [this, &alice, &c](const domain::message& parent, const std::string& content) {
+    auto d = draft(alice, c, content);
+    d.parent = parent.id;
+    return d;
+  };
+  const auto expect_refused = [](const result<domain::created_message>& r, error_kind kind, const char* detail) {
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.err().kind, kind);
+    EXPECT_EQ(r.err().detail, detail);
+  };
+
+  std::vector<domain::new_message> burst;
+  burst.push_back(draft(alice, c, "plain"));
+  burst.push_back(draft(alice, c, "kept, retried"));
+  burst.back().client_msg_id = "k-1";
+  burst.push_back(draft(bob, c, "not a member"));
+  burst.push_back(reply(root, "reply 1"));
+  burst.push_back(draft(alice, c, "nowhere"));
+  burst.back().channel = channel_id::generate();
+  burst.push_back(reply(gone, "to a deleted root"));
+  burst.push_back(draft(alice, other, "in the other channel"));
+  burst.push_back(reply(elsewhere, "across channels"));
+  burst.push_back(reply(root, "reply 2"));
+  burst.push_back(draft(alice, c, "keyed"));
+  burst.back().client_msg_id = "k-2";
+  const auto out = send_together(burst);
+  ASSERT_EQ(out.size(), burst.size());
+
+  ASSERT_TRUE(out[1]);
+  EXPECT_TRUE(out[1]->duplicate);
+  EXPECT_EQ(out[1]->msg.id, kept.id);
+  EXPECT_EQ(out[1]->msg.seq, 3);
+  EXPECT_EQ(out[1]->msg.content, "kept");
+  expect_refused(out[2], error_kind::forbidden, domain::text::send_denied);
+  expect_refused(out[4], error_kind::not_found, domain::text::channel_not_found);
+  expect_refused(out[5], error_kind::bad_request, domain::text::parent_not_found);
+  expect_refused(out[7], error_kind::bad_request, domain::text::parent_not_found);
+  const std::vector<std::pair<std::size_t, std::int64_t>> created{{0, 4}, {3, 5}, {6, 2}, {8, 6}, {9, 7}};
+  std::map<std::string, std::int64_t> seq_of;
+  for (const auto& [i, seq] : created) {
+    ASSERT_TRUE(out[i]) << "message " << i << ": " << out[i].err().detail;
+    const auto& m = out[i]->msg;
+    EXPECT_FALSE(out[i]->duplicate) << i;
+    EXPECT_EQ(m.id, burst[i].id) << i;
+    EXPECT_EQ(m.channel, burst[i].channel) << i;
+    EXPECT_EQ(m.content, burst[i].content) << i;
+    EXPECT_EQ(m.parent, burst[i].parent) << i;
+    EXPECT_EQ(m.client_msg_id, burst[i].client_msg_id) << i;
+    EXPECT_EQ(m.seq, seq) << i;
+    ASSERT_TRUE(m.author_profile) << i;
+    EXPECT_EQ(m.author_profile->username, "alice");
+    seq_of[m.id.str()] = m.seq;
+  }
+
+  EXPECT_EQ(run(db().find_message(root.id))->reply_count, 2);
+  EXPECT_EQ(seqs(c, history_query{}), (std::vector<std::int64_t>{1, 3, 4, 5, 6, 7}));
+  const auto ch = run(db().find_channel(c.id, alice.id));
+  EXPECT_EQ(ch->last_seq, 7);
+  EXPECT_EQ(ch->message_count, 6);
+  const auto oc = run(db().find_channel(other.id, alice.id));
+  EXPECT_EQ(oc->last_seq, 2);
+  EXPECT_EQ(oc->message_count, 2);
+  // One event per created message, carrying its seq; nothing for the others.
+  std::size_t events = 0;
+  for (const auto& row : outbox()) {
+    if (row.event_type != "message.created") continue;
+    ++events;
+    const auto payload = boost::json::parse(row.payload).as_object();
+    const auto it = seq_of.find(std::string(payload.at("message_id").as_string()));
+    if (it != seq_of.end()) EXPECT_EQ(payload.at("seq"), it->second);
+  }
+  EXPECT_EQ(events, 4 + created.size());
+
+  // The same client_msg_id twice in one burst: the first is stored, the second
+  // reads as its duplicate, and the other messages keep their own outcomes.
+  std::vector<domain::new_message> repeated;
+  repeated.push_back(draft(alice, c, "before"));
+  repeated.push_back(draft(alice, c, "first k-3"));
+  repeated.back().client_msg_id = "k-3";
+  repeated.push_back(draft(bob, c, "still not a member"));
+  repeated.push_back(draft(alice, c, "second k-3"));
+  repeated.back().client_msg_id = "k-3";
+  repeated.push_back(reply(root, "reply 3"));
+  const auto again = send_together(repeated);
+  ASSERT_EQ(again.size(), repeated.size());
+  ASSERT_TRUE(again[0]);
+  EXPECT_EQ(again[0]->msg.seq, 8);
+  ASSERT_TRUE(again[1]);
+  EXPECT_FALSE(again[1]->duplicate);
+  EXPECT_EQ(again[1]->msg.seq, 9);
+  expect_refused(again[2], error_kind::forbidden, domain::text::send_denied);
+  ASSERT_TRUE(again[3]);
+  EXPECT_TRUE(again[3]->duplicate);
+  EXPECT_EQ(again[3]->msg.id, repeated[1].id);
+  EXPECT_EQ(again[3]->msg.content, "first k-3");
+  ASSERT_TRUE(again[4]);
+  EXPECT_EQ(again[4]->msg.seq, 10);
+  EXPECT_EQ(run(db().find_message(root.id))->reply_count, 3);
+  EXPECT_EQ(run(db().find_channel(c.id, alice.id))->last_seq, 10);
+  const auto types = outbox_types();
+  EXPECT_EQ(std::count(types.begin(), types.end(), "message.created"), 4 + 5 + 3);
 }
 
 }  // namespace

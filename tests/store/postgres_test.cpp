@@ -4,6 +4,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 
+#include "domain/texts.hpp"
+#include "storage/postgres/detail/array_literal.hpp"
 #include "storage/postgres/pg_connection.hpp"
 #include "storage/postgres/pg_store.hpp"
 #include "store_fixture.hpp"
@@ -123,6 +125,58 @@ TEST_P(postgres_store, concurrent_messages_share_transactions) {
   close(s);
 }
 
+task<void> send_keeping(domain::store* db, domain::new_message m,
+                        std::optional<result<domain::created_message>>* outcome) {
+  outcome->emplace(co_await db->create_message(std::move(m)));
+}
+
+// The statuses of one batch come back row by row: a batch mixing every
+// outcome is still written by one transaction.
+TEST_P(postgres_store, a_batch_mixing_outcomes_commits_in_one_transaction) {
+  auto s = open_store(database_.url(), 4);
+  auto now = *parse_iso("2026-01-01T00:00:00Z");
+  const auto alice =
+      run(ctx_, s->create_user(domain::new_user{user_id::generate(), "alice", "a@example.com", "h", {}, now})).value();
+  const auto bob =
+      run(ctx_, s->create_user(domain::new_user{user_id::generate(), "bob", "b@example.com", "h", {}, now})).value();
+  const auto c = run(ctx_, s->create_channel(domain::new_channel{
+                               channel_id::generate(), "general", {}, false, alice.id, member_id::generate(), now}))
+                     .value();
+  // The first message is written alone; the rest queue behind it and form one batch.
+  constexpr int n = 30;
+  std::vector<std::optional<result<domain::created_message>>> out(n);
+  for (int i = 0; i < n; ++i) {
+    domain::new_message m;
+    m.id = message_id::generate();
+    m.channel = c.id;
+    m.author = i % 3 == 1 ? bob.id : alice.id;
+    m.content = "m" + std::to_string(i);
+    if (i % 3 == 2) m.parent = message_id::generate();
+    m.now = now;
+    boost::asio::co_spawn(ctx_, send_keeping(s.get(), std::move(m), &out[i]), boost::asio::detached);
+  }
+  ctx_.restart();
+  ctx_.run();
+  std::int64_t next_seq = 1;
+  for (int i = 0; i < n; ++i) {
+    ASSERT_TRUE(out[i]) << i;
+    const auto& r = *out[i];
+    if (i % 3 == 0) {
+      ASSERT_TRUE(r) << i << ": " << r.err().detail;
+      EXPECT_EQ(r->msg.seq, next_seq++) << i;
+    } else {
+      ASSERT_FALSE(r) << i;
+      EXPECT_EQ(r.err().detail, i % 3 == 1 ? domain::text::send_denied : domain::text::parent_not_found);
+    }
+  }
+  EXPECT_EQ(database_.query("SELECT count(DISTINCT xmin::text) FROM messages WHERE seq > 1"),
+            std::vector<std::string>{"1"});
+  EXPECT_EQ(database_.query("SELECT last_seq FROM channels"), std::vector<std::string>{std::to_string(n / 3)});
+  EXPECT_EQ(database_.query("SELECT count(*) FROM outbox WHERE event_type = 'message.created'"),
+            std::vector<std::string>{std::to_string(n / 3)});
+  close(s);
+}
+
 using pg::pg_connection;
 using pg::pg_statement;
 
@@ -162,6 +216,52 @@ task<void> slow_query_times_out(std::string url) {
 
 TEST_P(postgres_store, a_slow_query_times_out_and_breaks_its_connection) {
   run(ctx_, slow_query_times_out(database_.url()));
+}
+
+task<void> array_literals_round_trip(std::string url) {
+  const std::vector<std::optional<std::string>> values{"plain",
+                                                       "",
+                                                       " spaced  ",
+                                                       "a,b",
+                                                       "{x}",
+                                                       "\"quoted\"",
+                                                       "back\\slash\\",
+                                                       "\\\"",
+                                                       "NULL",
+                                                       std::nullopt,
+                                                       "null",
+                                                       "tab\tnew\nline",
+                                                       "'single'",
+                                                       "caf\xc3\xa9 \xe2\x9c\x93",
+                                                       "{\"json\":[1,\"2\"]}"};
+  pg::detail::array_literal a;
+  for (const auto& v : values) a.add_or_null(v);
+  EXPECT_EQ(a.size(), values.size());
+  auto conn = co_await pg_connection::connect(co_await boost::asio::this_coro::executor, url, std::chrono::seconds(2));
+  auto r = co_await conn->exec(
+      pg_statement("SELECT v IS NULL, v FROM unnest($1::text[]) WITH ORDINALITY AS t(v, i) ORDER BY i").text(a.str()),
+      std::chrono::seconds(2));
+  r.expect_ok("round trip");
+  EXPECT_EQ(r.rows(), static_cast<int>(values.size()));
+  for (int i = 0; i < r.rows() && i < static_cast<int>(values.size()); ++i) {
+    const auto& want = values[static_cast<std::size_t>(i)];
+    EXPECT_EQ(r.text(i, 0), want ? "f" : "t") << i;
+    if (want) EXPECT_EQ(r.text(i, 1), *want) << i;
+  }
+  auto empty = co_await conn->exec(
+      pg_statement("SELECT cardinality($1::text[])").text(pg::detail::array_literal().str()), std::chrono::seconds(2));
+  EXPECT_EQ(empty.text(0, 0), "0");
+}
+
+TEST_P(postgres_store, array_literals_round_trip) {
+  pg::detail::array_literal a;
+  a.add("a\"b").add_null().add("c\\d").add("");
+  EXPECT_EQ(a.str(), R"({"a\"b",NULL,"c\\d",""})");
+  EXPECT_EQ(pg::detail::array_literal().str(), "{}");
+  EXPECT_THROW(a.add(std::string_view("x\0y", 3)), pg::pg_error);
+  EXPECT_EQ(a.size(), 4u);
+  EXPECT_EQ(a.str(), R"({"a\"b",NULL,"c\\d",""})");
+  run(ctx_, array_literals_round_trip(database_.url()));
 }
 
 TEST_P(postgres_store, text_with_a_nul_byte_is_refused) {

@@ -77,6 +77,32 @@ domain::created_message store_contract::send(domain::new_message m) {
   return std::move(r).value();
 }
 
+namespace {
+
+task<void> send_keeping(domain::store* db, domain::new_message m,
+                        std::optional<result<domain::created_message>>* outcome) {
+  outcome->emplace(co_await db->create_message(std::move(m)));
+}
+
+}  // namespace
+
+std::vector<result<domain::created_message>> store_contract::send_together(std::vector<domain::new_message> messages) {
+  std::vector<std::optional<result<domain::created_message>>> outcomes(messages.size());
+  int failures = 0;
+  for (std::size_t i = 0; i < messages.size(); ++i)
+    boost::asio::co_spawn(ctx_, send_keeping(store_.get(), std::move(messages[i]), &outcomes[i]),
+                          [&failures](const std::exception_ptr& e) {
+                            if (e) ++failures;
+                          });
+  ctx_.restart();
+  ctx_.run();
+  if (failures > 0) throw std::runtime_error("send_together: " + std::to_string(failures) + " sends threw");
+  std::vector<result<domain::created_message>> out;
+  out.reserve(outcomes.size());
+  for (auto& o : outcomes) out.push_back(std::move(*o));
+  return out;
+}
+
 std::vector<std::int64_t> store_contract::seqs(const domain::channel& c, domain::history_query q) {
   std::vector<std::int64_t> out;
   for (const auto& m : run(db().list_messages(c.id, q))) out.push_back(m.seq);

@@ -68,6 +68,10 @@ class store_contract : public testing::TestWithParam<backend> {
   domain::new_message draft(const domain::user& author, const domain::channel& c, const std::string& content);
   domain::created_message send(const domain::user& author, const domain::channel& c, const std::string& content);
   domain::created_message send(domain::new_message m);
+  // Sends `messages` concurrently, queued in this order (so that a group
+  // commit writes them together), and returns each one's outcome in the same
+  // order. Throws if a send throws.
+  std::vector<result<domain::created_message>> send_together(std::vector<domain::new_message> messages);
   // Seqs of the channel's listed history (ascending).
   std::vector<std::int64_t> seqs(const domain::channel& c, domain::history_query q);
   // Event types of the outbox, in order.

@@ -170,17 +170,18 @@ inline constexpr const char* client_msg_constraint = "ux_messages_client_msg";
 
 // A whole group commit in one statement, so that PostgreSQL sets up its
 // executor once per batch rather than once per message. Each parameter is an
-// array (detail/array_literal.hpp) holding one element per message, in queue
-// order:
-// $1 id, $2 channel, $3 author, $4 content, $5 type, $6 metadata (NULL: none),
-// $7 parent (NULL: none), $8 client_msg_id (NULL: none), $9 now, $10..$13
-// outbox id/topic/key/type, $14/$15 the payload's text before/after its seq.
-// Returns one row per message in that order: the status and columns of
-// create_message. Per message, as create_message decides it: 'duplicate'
-// (returns the stored message), 'no_channel', 'not_member', 'no_parent', else
-// new. Each channel's counters move once, by its count of new messages, and
-// those get the following seqs in queue order. The channel rows are locked in
-// id order first (lk): batches touching the same channels queue on the first
+// array (detail/array_literal.hpp) with one element per message, in queue
+// order: $1 id, $2 channel, $3 author, $4 content, $5 type, $6 metadata, $7
+// parent, $8 client_msg_id (NULL elements: none), $9 now, $10..$13 outbox
+// id/topic/key/type, $14/$15 the payload's text before/after its seq.
+// Returns one row per message in queue order, with create_message's columns
+// and statuses, each message decided as create_message alone would decide it
+// (chk). The checks are scalar subqueries, each matching at most one row by a
+// unique key: the planner may turn an EXISTS into a hash of the whole table
+// per batch, these stay one index probe per message.
+// Each channel's counters move once, by its number of new messages (ch), and
+// those take the following seqs in queue order. The channel rows are locked
+// in id order first (lk), so batches sharing channels queue on the first
 // shared one instead of deadlocking. A channel deleted between the checks and
 // its lock turns its new messages into 'no_channel'. Two new messages with one
 // (author, client_msg_id) fail the whole statement on client_msg_constraint.
@@ -194,11 +195,11 @@ inline constexpr const char* create_messages =
     "    event_id, topic, event_key, event_type, payload_head, payload_tail, ord)), "
     "chk AS (SELECT t.*, e.id AS existing_id, CASE "
     "    WHEN e.id IS NOT NULL THEN 'duplicate' "
-    "    WHEN NOT EXISTS (SELECT 1 FROM channels c WHERE c.id = t.channel_id) THEN 'no_channel' "
-    "    WHEN NOT EXISTS (SELECT 1 FROM channel_members cm "
-    "      WHERE cm.channel_id = t.channel_id AND cm.user_id = t.user_id) THEN 'not_member' "
-    "    WHEN t.parent_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM messages p "
-    "      WHERE p.id = t.parent_id AND p.channel_id = t.channel_id AND NOT p.is_deleted) THEN 'no_parent' "
+    "    WHEN (SELECT c.id FROM channels c WHERE c.id = t.channel_id) IS NULL THEN 'no_channel' "
+    "    WHEN (SELECT cm.id FROM channel_members cm "
+    "      WHERE cm.channel_id = t.channel_id AND cm.user_id = t.user_id) IS NULL THEN 'not_member' "
+    "    WHEN t.parent_id IS NOT NULL AND (SELECT p.id FROM messages p "
+    "      WHERE p.id = t.parent_id AND p.channel_id = t.channel_id AND NOT p.is_deleted) IS NULL THEN 'no_parent' "
     "    ELSE 'new' END AS status "
     "  FROM t LEFT JOIN messages e ON e.user_id = t.user_id AND e.client_msg_id = t.client_msg_id), "
     "cnt AS (SELECT channel_id, count(*) AS n FROM chk WHERE status = 'new' GROUP BY channel_id), "
