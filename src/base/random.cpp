@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include <random>
 #include <stdexcept>
 #include <vector>
 
@@ -20,6 +21,28 @@ std::uint64_t random_u64() {
   std::uint64_t v;
   randombytes_buf(&v, sizeof v);
   return v;
+}
+
+std::uint64_t fast_random_u64() noexcept {
+  // splitmix64 over a per-thread state seeded once from the kernel.
+  thread_local std::uint64_t state = [] {
+    std::random_device rd;
+    return (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+  }();
+  std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+std::string fast_random_id() {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out(32, '0');
+  for (int half = 0; half < 2; ++half) {
+    auto v = fast_random_u64();
+    for (int i = 0; i < 16; ++i, v >>= 4) out[static_cast<std::size_t>(half * 16 + i)] = digits[v & 0x0f];
+  }
+  return out;
 }
 
 std::string random_hex(std::size_t n) {

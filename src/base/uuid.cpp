@@ -57,7 +57,7 @@ uuid uuid::v7(std::chrono::system_clock::time_point now) {
   std::uint64_t seq;
   std::uint64_t prev = last_ms.load(std::memory_order_relaxed);
   if (ms > prev && last_ms.compare_exchange_strong(prev, ms)) {
-    seq = random_u64() & 0x0000'03ff'ffff'ffffULL;  // leave headroom for increments
+    seq = fast_random_u64() & 0x0000'03ff'ffff'ffffULL;  // leave headroom for increments
     counter.store(seq, std::memory_order_relaxed);
   } else {
     use_ms = std::max(ms, prev);
@@ -69,7 +69,7 @@ uuid uuid::v7(std::chrono::system_clock::time_point now) {
   const std::uint64_t hi = seq >> 30;  // upper bits of the 42-bit counter
   b[6] = static_cast<std::uint8_t>(0x70 | ((hi >> 8) & 0x0f));
   b[7] = static_cast<std::uint8_t>(hi);
-  const std::uint64_t tail = ((seq & 0x3fffffffULL) << 32) | (random_u64() & 0xffffffffULL);
+  const std::uint64_t tail = ((seq & 0x3fffffffULL) << 32) | (fast_random_u64() & 0xffffffffULL);
   b[8] = static_cast<std::uint8_t>(0x80 | ((tail >> 56) & 0x3f));
   for (int i = 9; i < 16; ++i) b[i] = static_cast<std::uint8_t>(tail >> (8 * (15 - i)));
   return uuid(b);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <unordered_map>
 
 #include "base/log.hpp"
 #include "base/random.hpp"
@@ -36,6 +37,28 @@ const prometheus::Histogram::BucketBoundaries& latency_buckets() {
 
 }  // namespace
 
+void pipeline::record(const std::string& route, const std::string& method, int status, double seconds) const {
+  // Family::Add locks and hashes a label map; each thread remembers the
+  // series it has used, so the hot path is one hash lookup without a lock.
+  struct series {
+    prometheus::Counter* requests;
+    prometheus::Histogram* latency;
+  };
+  thread_local std::unordered_map<std::string, series> cache;
+  std::string key = s_.role;
+  key.append(1, '\n').append(route).append(1, '\n').append(method).append(1, '\n').append(std::to_string(status));
+  auto it = cache.find(key);
+  if (it == cache.end()) {
+    auto& hm = http_metrics::get();
+    series sr{
+        &hm.requests.Add({{"role", s_.role}, {"route", route}, {"method", method}, {"status", std::to_string(status)}}),
+        &hm.latency.Add({{"role", s_.role}, {"route", route}, {"method", method}}, latency_buckets())};
+    it = cache.emplace(std::move(key), sr).first;
+  }
+  it->second.requests->Increment();
+  it->second.latency->Observe(seconds);
+}
+
 pipeline::pipeline(const router& r, pipeline_settings s) : router_(r), s_(std::move(s)) { http_metrics::get(); }
 
 bool pipeline::origin_allowed(const std::string& origin) const {
@@ -53,7 +76,7 @@ void pipeline::add_cors(const request& req, response& res) const {
 
 task<response> pipeline::handle(request& req) const {
   const auto started = std::chrono::steady_clock::now();
-  if (req.request_id.empty() || req.request_id.size() > 200) req.request_id = random_hex(16);
+  if (req.request_id.empty() || req.request_id.size() > 200) req.request_id = fast_random_id();
 
   response res;
   std::string route_label = "unmatched";
@@ -99,12 +122,7 @@ task<response> pipeline::handle(request& req) const {
   res.header("X-Request-ID", req.request_id);
 
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  auto& hm = http_metrics::get();
-  hm.requests
-      .Add({{"role", s_.role}, {"route", route_label}, {"method", req.method}, {"status", std::to_string(res.status)}})
-      .Increment();
-  hm.latency.Add({{"role", s_.role}, {"route", route_label}, {"method", req.method}}, latency_buckets())
-      .Observe(seconds);
+  record(route_label, req.method, res.status, seconds);
   if (log::enabled(log::level::debug) || res.status >= 500)
     log::write(res.status >= 500 ? log::level::error : log::level::debug, "request",
                {{"request_id", req.request_id},

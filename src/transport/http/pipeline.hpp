@@ -25,6 +25,7 @@ class pipeline {
  private:
   bool origin_allowed(const std::string& origin) const;
   void add_cors(const request& req, response& res) const;
+  void record(const std::string& route, const std::string& method, int status, double seconds) const;
 
   const router& router_;
   pipeline_settings s_;
