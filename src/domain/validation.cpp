@@ -2,6 +2,7 @@
 
 #include <boost/json/serialize.hpp>
 #include <cctype>
+#include <cmath>
 
 namespace sl::domain {
 namespace {
@@ -18,6 +19,9 @@ std::string join_quoted(std::initializer_list<std::string_view> items) {
   }
   return out;
 }
+
+// A double that is an integer within int64 range (2^63 itself is not).
+bool is_whole_int64(double d) { return d >= -9223372036854775808.0 && d < 9223372036854775808.0 && d == std::trunc(d); }
 
 }  // namespace
 
@@ -163,7 +167,7 @@ std::optional<std::int64_t> field_reader::optional_int(std::string_view name, st
     n = v->as_int64();
   else if (v->is_uint64() && v->as_uint64() <= static_cast<std::uint64_t>(INT64_MAX))
     n = static_cast<std::int64_t>(v->as_uint64());
-  else if (v->is_double() && v->as_double() == static_cast<double>(static_cast<std::int64_t>(v->as_double())))
+  else if (v->is_double() && is_whole_int64(v->as_double()))
     n = static_cast<std::int64_t>(v->as_double());
   else {
     add("int_type", name, "Input should be a valid integer", v);

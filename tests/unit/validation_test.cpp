@@ -67,3 +67,14 @@ TEST(Validation, EmailsAndBlankContent) {
   EXPECT_TRUE(is_blank("  \t\n"));
   EXPECT_FALSE(is_blank(" x "));
 }
+
+TEST(Validation, IntegersOutOfRangeAreRefusedNotConverted) {
+  auto o = obj(R"({"a":1e23,"b":-1e300,"c":4.0,"d":4.5,"e":99999999999999999999})");
+  field_reader f(o, "body");
+  EXPECT_FALSE(f.optional_int("a"));
+  EXPECT_FALSE(f.optional_int("b"));
+  EXPECT_EQ(f.optional_int("c"), 4);
+  EXPECT_FALSE(f.optional_int("d"));
+  EXPECT_FALSE(f.optional_int("e"));
+  EXPECT_EQ(f.errors().size(), 4u);
+}
