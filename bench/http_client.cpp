@@ -36,7 +36,7 @@ struct http_client::impl {
 };
 
 http_client::http_client(asio::any_io_executor ex, endpoint ep) : impl_(std::make_unique<impl>()) {
-  impl_->ex = ex;
+  impl_->ex = std::move(ex);
   impl_->ep = std::move(ep);
 }
 

@@ -105,6 +105,7 @@ int run_write(const write_options& o) {
   const auto until =
       measure_from + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(o.duration_s));
   std::vector<std::future<void>> done;
+  done.reserve(clients.size());
   for (auto& c : clients) done.push_back(asio::co_spawn(ctx, writer(o, c, measure_from, until), asio::use_future));
   double server_cpu0 = 0, self_cpu0 = 0;
   {

@@ -40,7 +40,7 @@ std::string fast_random_id() {
   std::string out(32, '0');
   for (int half = 0; half < 2; ++half) {
     auto v = fast_random_u64();
-    for (int i = 0; i < 16; ++i, v >>= 4) out[static_cast<std::size_t>(half * 16 + i)] = digits[v & 0x0f];
+    for (std::size_t i = 0; i < 16; ++i, v >>= 4) out[static_cast<std::size_t>(half) * 16 + i] = digits[v & 0x0f];
   }
   return out;
 }

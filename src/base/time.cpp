@@ -1,5 +1,6 @@
 #include "base/time.hpp"
 
+#include <charconv>
 #include <cstdio>
 
 namespace sl {
@@ -17,14 +18,27 @@ std::string format_iso(timestamp t) {
   return buf;
 }
 
+namespace {
+
+// The fixed-width decimal field text[at, at+width), or -1.
+int field(std::string_view text, std::size_t at, std::size_t width) {
+  int v = 0;
+  const auto* first = text.data() + at;
+  auto [end, ec] = std::from_chars(first, first + width, v);
+  return ec == std::errc() && end == first + width ? v : -1;
+}
+
+}  // namespace
+
 std::optional<timestamp> parse_iso(std::string_view text) {
   using namespace std::chrono;
-  int y, mo, d, h, mi, s;
-  if (text.size() < 19) return std::nullopt;
-  const std::string head(text.substr(0, 19));
-  if (std::sscanf(head.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &s) != 6 &&
-      std::sscanf(head.c_str(), "%4d-%2d-%2d %2d:%2d:%2d", &y, &mo, &d, &h, &mi, &s) != 6)
+  // YYYY-MM-DDTHH:MM:SS (or a space for the T).
+  if (text.size() < 19 || text[4] != '-' || text[7] != '-' || (text[10] != 'T' && text[10] != ' ') || text[13] != ':' ||
+      text[16] != ':')
     return std::nullopt;
+  const int y = field(text, 0, 4), mo = field(text, 5, 2), d = field(text, 8, 2);
+  const int h = field(text, 11, 2), mi = field(text, 14, 2), s = field(text, 17, 2);
+  if (y < 0 || mo < 0 || d < 0 || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 60) return std::nullopt;
   long long frac = 0;
   std::size_t i = 19;
   if (i < text.size() && text[i] == '.') {

@@ -25,8 +25,7 @@ std::string libpq_message(PGconn* c) {
 
 }  // namespace
 
-pg_connection::pg_connection(asio::any_io_executor ex, PGconn* conn)
-    : conn_(conn), socket_(ex), timer_(std::move(ex)) {}
+pg_connection::pg_connection(const asio::any_io_executor& ex, PGconn* conn) : conn_(conn), socket_(ex), timer_(ex) {}
 
 pg_connection::~pg_connection() {
   // The descriptor only watches libpq's socket: PQfinish closes it.

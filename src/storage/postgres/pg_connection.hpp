@@ -67,7 +67,7 @@ class pg_connection {
     void operator()(PGconn* c) const noexcept { PQfinish(c); }
   };
 
-  pg_connection(boost::asio::any_io_executor ex, PGconn* conn);
+  pg_connection(const boost::asio::any_io_executor& ex, PGconn* conn);
 
   enum class interest { read, write, read_write };
   enum class ready { read, write };

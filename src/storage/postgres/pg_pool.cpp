@@ -36,7 +36,7 @@ std::shared_ptr<pg_pool> pg_pool::create(asio::any_io_executor ex, pool_options 
   return std::shared_ptr<pg_pool>(new pg_pool(std::move(ex), std::move(o)));
 }
 
-pg_pool::pg_pool(asio::any_io_executor ex, pool_options o)
+pg_pool::pg_pool(const asio::any_io_executor& ex, pool_options o)
     : ex_(ex),
       strand_(asio::make_strand(ex)),
       url_(std::move(o.url)),

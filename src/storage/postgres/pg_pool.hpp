@@ -75,7 +75,7 @@ class pg_pool : public std::enable_shared_from_this<pg_pool> {
     bool woken = false;
   };
 
-  pg_pool(boost::asio::any_io_executor ex, pool_options o);
+  pg_pool(const boost::asio::any_io_executor& ex, pool_options o);
   static task<std::unique_ptr<pg_connection>> checkout_on_strand(std::shared_ptr<pg_pool> self,
                                                                  std::chrono::steady_clock::time_point deadline);
   void give_back(std::unique_ptr<pg_connection> conn);  // on the strand
