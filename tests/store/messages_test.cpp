@@ -289,7 +289,7 @@ TEST_P(store_contract, concurrent_sends_get_every_seq_once) {
   int failures = 0;
   for (int i = 0; i < n; ++i) {
     auto d = draft(alice, i % 4 == 3 ? other : c, "m" + std::to_string(i));
-    boost::asio::co_spawn(ctx_, send_into(store_.get(), std::move(d), &done), [&failures](std::exception_ptr e) {
+    boost::asio::co_spawn(ctx_, send_into(store_.get(), std::move(d), &done), [&failures](const std::exception_ptr& e) {
       if (e) ++failures;
     });
   }
@@ -319,7 +319,7 @@ TEST_P(store_contract, concurrent_retries_of_one_client_msg_id_store_it_once) {
   for (int i = 0; i < n; ++i) {
     auto d = draft(alice, c, "attempt " + std::to_string(i));
     d.client_msg_id = "same";
-    boost::asio::co_spawn(ctx_, send_into(store_.get(), std::move(d), &done), [&failures](std::exception_ptr e) {
+    boost::asio::co_spawn(ctx_, send_into(store_.get(), std::move(d), &done), [&failures](const std::exception_ptr& e) {
       if (e) ++failures;
     });
   }
@@ -375,7 +375,7 @@ TEST_P(store_contract, a_failing_message_fails_alone) {
   for (int i = 0; i < n; ++i) {
     auto d = draft(alice, c, "m" + std::to_string(i));
     if (i == n / 2) d.parent = message_id::generate();  // no such message: parent_not_found
-    boost::asio::co_spawn(ctx_, send_into(store_.get(), std::move(d), &done), [&failures](std::exception_ptr e) {
+    boost::asio::co_spawn(ctx_, send_into(store_.get(), std::move(d), &done), [&failures](const std::exception_ptr& e) {
       if (e) ++failures;
     });
   }

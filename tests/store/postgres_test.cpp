@@ -47,7 +47,7 @@ TEST_P(postgres_store, migrations_apply_once_even_from_concurrent_starters) {
   int done = 0;
   int failures = 0;
   for (int i = 0; i < 3; ++i)
-    boost::asio::co_spawn(ctx_, migrate_into(database_.url(), &done), [&failures](std::exception_ptr e) {
+    boost::asio::co_spawn(ctx_, migrate_into(database_.url(), &done), [&failures](const std::exception_ptr& e) {
       if (e) ++failures;
     });
   ctx_.run();

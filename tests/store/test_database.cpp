@@ -108,7 +108,7 @@ class postgres_database final : public test_database {
 }  // namespace
 
 std::optional<std::string> postgres_admin_url() {
-  const char* v = std::getenv("SIGNALINK_TEST_PG_URL");
+  const char* v = std::getenv("SIGNALINK_TEST_PG_URL");  // NOLINT(concurrency-mt-unsafe): tests start single-threaded
   if (v == nullptr || *v == '\0') return std::nullopt;
   return std::string(v);
 }

@@ -7,7 +7,7 @@ using namespace sl::http;
 namespace {
 sl::task<response> ok(request&) { co_return response{}; }
 
-request make(std::string method, std::string path, std::string target = {}) {
+request make(std::string method, const std::string& path, const std::string& target = {}) {
   request r;
   r.method = std::move(method);
   r.path = path;

@@ -32,8 +32,8 @@ void pg_pool::lease::release() noexcept {
   asio::post(pool->strand_, [pool, conn = std::move(conn_)]() mutable { pool->give_back(std::move(conn)); });
 }
 
-std::shared_ptr<pg_pool> pg_pool::create(asio::any_io_executor ex, pool_options o) {
-  return std::shared_ptr<pg_pool>(new pg_pool(std::move(ex), std::move(o)));
+std::shared_ptr<pg_pool> pg_pool::create(const asio::any_io_executor& ex, pool_options o) {
+  return std::shared_ptr<pg_pool>(new pg_pool(ex, std::move(o)));
 }
 
 pg_pool::pg_pool(const asio::any_io_executor& ex, pool_options o)

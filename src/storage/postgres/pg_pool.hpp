@@ -55,7 +55,7 @@ class pg_pool : public std::enable_shared_from_this<pg_pool> {
     std::unique_ptr<pg_connection> conn_;
   };
 
-  static std::shared_ptr<pg_pool> create(boost::asio::any_io_executor ex, pool_options o);
+  static std::shared_ptr<pg_pool> create(const boost::asio::any_io_executor& ex, pool_options o);
   ~pg_pool();
   pg_pool(const pg_pool&) = delete;
   pg_pool& operator=(const pg_pool&) = delete;

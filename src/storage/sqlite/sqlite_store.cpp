@@ -452,9 +452,9 @@ class sqlite_store final : public store {
 
 }  // namespace
 
-std::unique_ptr<store> open(options o) {
+std::unique_ptr<store> open(const options& o) {
   migrate(o.path);
-  return std::make_unique<sqlite_store>(std::move(o));
+  return std::make_unique<sqlite_store>(o);
 }
 
 }  // namespace sl::storage::sqlite

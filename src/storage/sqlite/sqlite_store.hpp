@@ -16,7 +16,7 @@ struct options {
 
 // Creates the file (and its directory) if needed and applies the embedded
 // migrations. Throws on failure.
-std::unique_ptr<domain::store> open(options o);
+std::unique_ptr<domain::store> open(const options& o);
 // Applies migrations only; returns how many were applied.
 int migrate(const std::string& path);
 
