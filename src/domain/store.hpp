@@ -82,6 +82,9 @@ struct new_message {
   timestamp now;
 };
 
+// The message a store writes for `m` once it has its seq (no author profile).
+message as_created(const new_message& m, std::int64_t seq);
+
 struct created_message {
   message msg;
   bool duplicate = false;  // client_msg_id was seen before: msg is the original

@@ -49,18 +49,7 @@ struct created_event {
 };
 
 created_event make_event(const domain::new_message& m) {
-  domain::message draft;
-  draft.id = m.id;
-  draft.channel = m.channel;
-  draft.author = m.author;
-  draft.content = m.content;
-  draft.type = m.type;
-  draft.metadata = m.metadata;
-  draft.created_at = m.now;
-  draft.updated_at = m.now;
-  draft.seq = seq_stand_in;
-  draft.parent = m.parent;
-  draft.client_msg_id = m.client_msg_id;
+  const auto draft = domain::as_created(m, seq_stand_in);
   created_event ev{domain::events::message_event("message.created", draft, m.author, m.now)};
   const std::string key = "\"seq\":";
   const std::string marker = key + std::to_string(seq_stand_in);

@@ -361,17 +361,7 @@ class sqlite_store final : public store {
           .exec();
       if (m.parent)
         c.prepare("UPDATE messages SET reply_count = reply_count + 1 WHERE id = ?").bind(1, m.parent->str()).exec();
-      message msg;
-      msg.id = m.id;
-      msg.channel = m.channel;
-      msg.author = m.author;
-      msg.content = m.content;
-      msg.type = m.type;
-      msg.metadata = m.metadata;
-      msg.created_at = msg.updated_at = m.now;
-      msg.seq = seq;
-      msg.parent = m.parent;
-      msg.client_msg_id = m.client_msg_id;
+      auto msg = as_created(m, seq);
       msg.author_profile = user_by_id(c, m.author.str());
       insert_event(c, events::message_event("message.created", msg, m.author, m.now));
       return created_message{std::move(msg), false};
