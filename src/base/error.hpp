@@ -2,6 +2,7 @@
 // Expected failures, carried as values (see result.hpp). Each kind maps to one
 // transport status in exactly one place per transport.
 
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -34,6 +35,15 @@ struct error {
   std::vector<field_error> fields;  // only for error_kind::invalid
 
   static error make(error_kind k, std::string d) { return error{k, std::move(d), {}}; }
+};
+
+// Thrown by infrastructure (a database, a broker) when it fails. transient()
+// says whether the same request may succeed later (connection lost, timeout,
+// server shutting down): transports answer those with 503, the rest with 500.
+class infrastructure_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+  virtual bool transient() const noexcept { return false; }
 };
 
 }  // namespace sl

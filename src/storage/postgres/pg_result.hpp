@@ -13,12 +13,20 @@
 #include <string>
 #include <string_view>
 
+#include "base/error.hpp"
+
 namespace sl::storage::postgres {
 
-class pg_error : public std::runtime_error {
+class pg_error : public sl::infrastructure_error {
  public:
   explicit pg_error(const std::string& what, std::string sqlstate = {})
-      : std::runtime_error(what), sqlstate_(std::move(sqlstate)) {}
+      : sl::infrastructure_error(what), sqlstate_(std::move(sqlstate)) {}
+  // Client-side failures (I/O, timeouts, no connection), connection
+  // exceptions (08), insufficient resources (53) and shutdowns (57P0x).
+  bool transient() const noexcept override {
+    return sqlstate_.empty() || sqlstate_.starts_with("08") || sqlstate_.starts_with("53") ||
+           sqlstate_.starts_with("57P0");
+  }
   // Five-character SQLSTATE, empty for client-side failures (I/O, timeout).
   const std::string& sqlstate() const noexcept { return sqlstate_; }
 

@@ -13,10 +13,18 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "base/error.hpp"
+
 namespace sl::storage::sqlite {
 
-struct sqlite_error : std::runtime_error {
-  sqlite_error(int code, const std::string& what) : std::runtime_error(what), code(code) {}
+struct sqlite_error : sl::infrastructure_error {
+  sqlite_error(int code, const std::string& what) : sl::infrastructure_error(what), code(code) {}
+  // Locked by another process, disk full or failing, file gone.
+  bool transient() const noexcept override {
+    const int primary = code & 0xff;
+    return primary == SQLITE_BUSY || primary == SQLITE_LOCKED || primary == SQLITE_FULL || primary == SQLITE_IOERR ||
+           primary == SQLITE_CANTOPEN;
+  }
   int code;
 };
 

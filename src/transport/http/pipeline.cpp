@@ -4,6 +4,7 @@
 #include <chrono>
 #include <unordered_map>
 
+#include "base/error.hpp"
 #include "base/log.hpp"
 #include "base/random.hpp"
 #include "observability/metrics.hpp"
@@ -96,6 +97,14 @@ task<response> pipeline::handle(request& req) const {
         route_label = m.r->pattern;
         try {
           res = co_await m.r->fn(req);
+        } catch (const infrastructure_error& e) {
+          log::error("request failed", {{"request_id", req.request_id}, {"route", route_label}, {"error", e.what()}});
+          if (e.transient()) {
+            res = detail(503, "Service temporarily unavailable");
+            res.header("Retry-After", "1");
+          } else {
+            res = detail(500, "Internal server error");
+          }
         } catch (const std::exception& e) {
           log::error("request failed", {{"request_id", req.request_id}, {"route", route_label}, {"error", e.what()}});
           res = detail(500, "Internal server error");
