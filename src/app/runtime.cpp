@@ -83,6 +83,7 @@ task<void> process::start(std::set<role> roles) {
   as.throttle = domain::throttle_settings{cfg.login_max_failures, cfg.login_max_failures_per_address,
                                           std::chrono::seconds(cfg.login_window_seconds)};
   auth = std::make_unique<domain::auth_service>(*db, *hasher, *tokens, clk, as);
+  co_await auth->refresh_revocations();  // before the first request: logouts of earlier runs hold
   channels = std::make_unique<domain::channel_service>(*db, clk);
   messages = std::make_unique<domain::message_service>(*db, clk, *limiter);
 

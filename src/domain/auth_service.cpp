@@ -10,7 +10,8 @@ namespace sl::domain {
 auth_service::auth_service(store& db, password_hasher& hasher, const token_codec& tokens, const clock& clk,
                            auth_settings s)
     : db_(db), hasher_(hasher), tokens_(tokens), clock_(clk), s_(s), throttle_(s.throttle) {
-  last_poll_ = clock_.now();
+  // The first refresh loads every revocation a live token could still need.
+  last_poll_ = clock_.now() - s_.token_ttl - std::chrono::minutes(1);
 }
 
 task<result<user>> auth_service::register_user(registration r) {

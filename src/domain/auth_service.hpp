@@ -60,7 +60,8 @@ class auth_service {
   ws_ticket issue_ticket(const principal& p);
   // Single use: a second redeem of the same ticket fails.
   std::optional<principal> redeem_ticket(std::string_view ticket);
-  // Pulls sessions revoked since the last call from the store.
+  // Pulls sessions revoked since the last call from the store; the first call
+  // loads all that may still matter (the app makes it before serving).
   task<void> refresh_revocations();
   void forget_user(const user_id& id);
 

@@ -79,3 +79,13 @@ def test_health_degrades_while_postgres_is_down_and_recovers(start_server, priva
         time.sleep(0.2)
     user = api.new_user("back")
     assert expect(api.get("/api/v1/users/me", user), 200).json()["username"] == user.username
+
+
+def test_logout_still_holds_after_a_restart(start_server):
+    srv, api = start_server("revoked")
+    user = api.new_user("gone")
+    expect(api.post("/api/v1/users/logout", user), 204)
+    srv.restart()
+    r = api.get("/api/v1/users/me", user)
+    expect(r, 401)
+    assert r.json() == {"detail": "Could not validate credentials"}
