@@ -99,6 +99,16 @@ void add_options(CLI::App& cmd, config& c) {
   cmd.add_option("--revocation-poll-ms", c.revocation_poll_ms, "How often revoked sessions are pulled from the store")
       ->envname("REVOCATION_POLL_MS")
       ->capture_default_str();
+  cmd.add_option("--user-cache-seconds", c.user_cache_seconds, "How long a verified user is cached")
+      ->envname("USER_CACHE_SECONDS")
+      ->capture_default_str();
+  cmd.add_option("--ws-ticket-ttl-seconds", c.ws_ticket_ttl_seconds, "Lifetime of a WebSocket ticket")
+      ->envname("WS_TICKET_TTL_SECONDS")
+      ->capture_default_str();
+  cmd.add_option("--last-seen-interval-seconds", c.last_seen_interval_seconds,
+                 "Least time between two writes of a user's last_seen_at")
+      ->envname("LAST_SEEN_INTERVAL_SECONDS")
+      ->capture_default_str();
   cmd.add_option("--max-body-bytes", c.max_body_bytes, "Largest accepted request body")
       ->envname("MAX_BODY_BYTES")
       ->capture_default_str();

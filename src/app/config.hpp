@@ -36,6 +36,9 @@ struct config {
   int login_max_failures_per_address = 20;
   int login_window_seconds = 300;
   int revocation_poll_ms = 2000;
+  int user_cache_seconds = 5;
+  int ws_ticket_ttl_seconds = 30;
+  int last_seen_interval_seconds = 60;
   std::size_t max_body_bytes = 1 << 20;
   int http_header_timeout_ms = 10000;
   int http_idle_timeout_ms = 60000;

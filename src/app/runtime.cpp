@@ -80,6 +80,9 @@ task<void> process::start(std::set<role> roles) {
       domain::rate_limit_settings{cfg.rate_limit_enabled, cfg.rate_limit_burst, cfg.rate_limit_per_minute});
   domain::auth_settings as;
   as.token_ttl = std::chrono::minutes(cfg.access_token_expire_minutes);
+  as.user_cache_ttl = std::chrono::seconds(cfg.user_cache_seconds);
+  as.ticket_ttl = std::chrono::seconds(cfg.ws_ticket_ttl_seconds);
+  as.last_seen_interval = std::chrono::seconds(cfg.last_seen_interval_seconds);
   as.throttle = domain::throttle_settings{cfg.login_max_failures, cfg.login_max_failures_per_address,
                                           std::chrono::seconds(cfg.login_window_seconds)};
   auth = std::make_unique<domain::auth_service>(*db, *hasher, *tokens, clk, as);

@@ -99,3 +99,15 @@ def test_idle_keep_alive_connection_is_closed(start_server):
         s.settimeout(5)
         assert s.recv(4096).startswith(b"HTTP/1.1 200")
         assert _closed_within(s, 5), "an idle keep-alive connection stayed open"
+
+
+def test_time_based_settings_are_configurable(start_server):
+    srv, api = start_server("timings", WS_TICKET_TTL_SECONDS="7", LAST_SEEN_INTERVAL_SECONDS="0",
+                            USER_CACHE_SECONDS="0")
+    user = api.new_user("timing")
+    ticket = expect(api.post("/api/v1/users/ws-ticket", user), 201).json()
+    assert ticket["expires_in"] == 7
+    first = expect(api.get("/api/v1/users/me", user), 200).json()["last_seen_at"]
+    time.sleep(0.01)
+    second = expect(api.get("/api/v1/users/me", user), 200).json()["last_seen_at"]
+    assert first is not None and second is not None and second > first
