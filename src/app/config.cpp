@@ -142,6 +142,8 @@ backend backend_of(const std::string& url) {
   return backend::sqlite;
 }
 
+std::string database_label(const std::string& url) { return backend_of(url) == backend::postgres ? "postgresql" : url; }
+
 std::string sqlite_path(const std::string& url) {
   // sqlite:///abs/file.db and sqlite:////abs/file.db name /abs/file.db; sqlite:rel/file.db is relative.
   std::string rest = url.rfind("sqlite:", 0) == 0 ? url.substr(7) : url;

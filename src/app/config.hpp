@@ -60,6 +60,9 @@ std::string validate(const config& c);
 
 enum class backend { sqlite, postgres };
 backend backend_of(const std::string& database_url);
+// How logs and /health name the database: "postgresql" (never the URL, which
+// holds a password) or the sqlite: URL.
+std::string database_label(const std::string& database_url);
 // The SQLite file path named by a sqlite: URL.
 std::string sqlite_path(const std::string& database_url);
 

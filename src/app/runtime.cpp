@@ -108,7 +108,7 @@ task<void> process::start(std::set<role> roles) {
     api_server->start();
     log::info("listening", {{"role", "api"},
                             {"address", "http://" + cfg.host + ":" + std::to_string(api_server->port())},
-                            {"database", backend_of(url) == backend::postgres ? "postgresql" : url}});
+                            {"database", database_label(url)}});
   }
   asio::co_spawn(io.context(), poll_revocations(), asio::detached);
 }
@@ -193,7 +193,7 @@ int migrate(const config& c) {
     log::error("migration failed", {{"error", e.what()}});
     return 1;
   }
-  log::info("schema is up to date", {{"database", backend_of(url) == backend::postgres ? "postgresql" : url}});
+  log::info("schema is up to date", {{"database", database_label(url)}});
   return 0;
 }
 

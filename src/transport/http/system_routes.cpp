@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 
 #include "observability/metrics.hpp"
@@ -93,15 +94,15 @@ task<response> file(const static_files& files, std::string name) { co_return fil
 }  // namespace
 
 void add_system_routes(router& r, api_context& ctx) {
-  // Shared by the handlers below for the life of the process.
-  static const static_files files(ctx.info.share_dir);
+  // Read once here and shared by the routes below, which keep it alive.
+  auto files = std::make_shared<const static_files>(ctx.info.share_dir);
   r.add("GET", "/", [&ctx](request&) { return root(ctx); });
   r.add("GET", "/health", [&ctx](request&) { return health(ctx); });
   r.add("GET", "/metrics", [](request&) { return metrics(); });
-  r.add("GET", "/openapi.json", [](request&) { return file(files, "openapi.json"); });
-  r.add("GET", "/docs", [](request&) { return file(files, "swagger.html"); });
-  r.add("GET", "/redoc", [](request&) { return file(files, "redoc.html"); });
-  r.add("GET", "/docs/assets/{name}", [](request& q) { return file(files, "assets/" + q.param("name")); });
+  r.add("GET", "/openapi.json", [files](request&) { return file(*files, "openapi.json"); });
+  r.add("GET", "/docs", [files](request&) { return file(*files, "swagger.html"); });
+  r.add("GET", "/redoc", [files](request&) { return file(*files, "redoc.html"); });
+  r.add("GET", "/docs/assets/{name}", [files](request& q) { return file(*files, "assets/" + q.param("name")); });
 }
 
 }  // namespace sl::http
