@@ -9,6 +9,8 @@ find_package(prometheus-cpp REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(sodium REQUIRED IMPORTED_TARGET libsodium)
 pkg_check_modules(libpq REQUIRED IMPORTED_TARGET libpq)
+# hiredis 0.14 (Debian 12): the Redis broker drives its async API on Asio.
+pkg_check_modules(hiredis REQUIRED IMPORTED_TARGET hiredis)
 # jemalloc replaces glibc malloc in the binaries: many small allocations cross
 # threads (I/O threads, database threads), where glibc's arenas contend
 # (docs/benchmarks.md: +50% REST writes on SQLite).
