@@ -127,6 +127,58 @@ void add_options(CLI::App& cmd, config& c) {
   cmd.add_option("--sqlite-readers", c.sqlite_readers, "SQLite reader threads")
       ->envname("SQLITE_READERS")
       ->capture_default_str();
+  cmd.add_option("--ws-max-frame-bytes", c.ws_max_frame_bytes, "Largest client frame (larger: close 1009)")
+      ->envname("WS_MAX_FRAME_BYTES")
+      ->capture_default_str();
+  cmd.add_option("--ws-send-queue-bytes", c.ws_send_queue_bytes,
+                 "Unsent bytes per socket before it is closed as a slow consumer (4008)")
+      ->envname("WS_SEND_QUEUE_BYTES")
+      ->capture_default_str();
+  cmd.add_option("--ws-idle-timeout-seconds", c.ws_idle_timeout_seconds,
+                 "Silent sockets are pinged at half of it and closed at it")
+      ->envname("WS_IDLE_TIMEOUT_SECONDS")
+      ->capture_default_str();
+  cmd.add_option("--ws-close-timeout-ms", c.ws_close_timeout_ms, "A closing socket is dropped after it")
+      ->envname("WS_CLOSE_TIMEOUT_MS")
+      ->capture_default_str();
+  cmd.add_option("--ws-max-sockets-per-user", c.ws_max_sockets_per_user,
+                 "WebSockets per user on one node (more: HTTP 429)")
+      ->envname("WS_MAX_SOCKETS_PER_USER")
+      ->capture_default_str();
+  cmd.add_option("--ws-max-subscriptions-per-socket", c.ws_max_subscriptions_per_socket,
+                 "Channel subscriptions per WebSocket")
+      ->envname("WS_MAX_SUBSCRIPTIONS_PER_SOCKET")
+      ->capture_default_str();
+  cmd.add_option("--ws-replay-max-messages", c.ws_replay_max_messages,
+                 "since_seq replays at least this many missed messages")
+      ->envname("WS_REPLAY_MAX_MESSAGES")
+      ->capture_default_str();
+  cmd.add_option("--ws-replay-max-age-seconds", c.ws_replay_max_age_seconds,
+                 "...or every missed message younger than this")
+      ->envname("WS_REPLAY_MAX_AGE_SECONDS")
+      ->capture_default_str();
+  cmd.add_option("--ws-typing-max-subscribers", c.ws_typing_max_subscribers,
+                 "Channels with more subscribers get no typing indicators")
+      ->envname("WS_TYPING_MAX_SUBSCRIBERS")
+      ->capture_default_str();
+  cmd.add_option("--ws-rate-limit-close-after", c.ws_rate_limit_close_after,
+                 "rate_limited errors in a row before close 4029")
+      ->envname("WS_RATE_LIMIT_CLOSE_AFTER")
+      ->capture_default_str();
+  cmd.add_option("--ws-gap-wait-ms", c.ws_gap_wait_ms,
+                 "How long an out-of-order message waits before the store fills the gap")
+      ->envname("WS_GAP_WAIT_MS")
+      ->capture_default_str();
+  cmd.add_option("--redis-heartbeat-ms", c.redis_heartbeat_ms, "Node heartbeat period in Redis")
+      ->envname("REDIS_HEARTBEAT_MS")
+      ->capture_default_str();
+  cmd.add_option("--redis-presence-ttl-ms", c.redis_presence_ttl_ms,
+                 "A node silent this long is dead: its users go offline")
+      ->envname("REDIS_PRESENCE_TTL_MS")
+      ->capture_default_str();
+  cmd.add_option("--node-id", c.node_id, "This gateway node's id in Redis (default: random)")
+      ->envname("NODE_ID")
+      ->capture_default_str();
 }
 
 std::string validate(const config& c) {

@@ -45,6 +45,22 @@ struct config {
   unsigned io_threads = 0;  // 0: one per core
   unsigned db_pool_size = 8;
   unsigned sqlite_readers = 2;
+  // Gateway (contract.md section 3).
+  std::size_t ws_max_frame_bytes = 64 * 1024;
+  std::size_t ws_send_queue_bytes = 1024 * 1024;
+  int ws_idle_timeout_seconds = 60;
+  int ws_close_timeout_ms = 5000;
+  int ws_max_sockets_per_user = 100;
+  std::size_t ws_max_subscriptions_per_socket = 100;
+  std::int64_t ws_replay_max_messages = 1000;
+  int ws_replay_max_age_seconds = 86400;
+  std::size_t ws_typing_max_subscribers = 1000;
+  int ws_rate_limit_close_after = 10;
+  int ws_gap_wait_ms = 100;
+  // Redis broker.
+  int redis_heartbeat_ms = 3000;
+  int redis_presence_ttl_ms = 10000;
+  std::string node_id;  // empty: random
 
   bool production() const { return environment == "production"; }
   std::filesystem::path resolved_data_dir() const;

@@ -16,9 +16,10 @@ int main(int argc, char** argv) {
 
   auto* serve = cli.add_subcommand("serve", "Run every role in one process (embedded defaults: SQLite, in-process)");
   auto* api = cli.add_subcommand("api", "Run the REST API role (port 8000)");
+  auto* gateway = cli.add_subcommand("gateway", "Run the WebSocket gateway role (port 8001)");
   auto* migrate_cmd = cli.add_subcommand("migrate", "Apply the database schema and exit");
   auto* version_cmd = cli.add_subcommand("version", "Print the version and exit");
-  for (auto* cmd : {serve, api, migrate_cmd}) add_options(*cmd, cfg);
+  for (auto* cmd : {serve, api, gateway, migrate_cmd}) add_options(*cmd, cfg);
 
   CLI11_PARSE(cli, argc, argv);
 
@@ -32,6 +33,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (migrate_cmd->parsed()) return sl::app::migrate(cfg);
-  // The gateway, analytics and notifier roles join `serve` as they are built.
-  return run(cfg, {role::api});
+  // The analytics and notifier roles join `serve` as they are built.
+  if (api->parsed()) return run(cfg, {role::api});
+  if (gateway->parsed()) return run(cfg, {role::gateway});
+  return run(cfg, {role::api, role::gateway});
 }

@@ -15,6 +15,8 @@
 
 #include "app/version.hpp"
 #include "base/log.hpp"
+#include "broker/local/local_broker.hpp"
+#include "broker/redis/redis_broker.hpp"
 #include "domain/auth_service.hpp"
 #include "domain/channel_service.hpp"
 #include "domain/message_service.hpp"
@@ -27,6 +29,9 @@
 #include "transport/http/api.hpp"
 #include "transport/http/pipeline.hpp"
 #include "transport/http/server.hpp"
+#include "transport/ws/gateway.hpp"
+#include "transport/ws/gateway_routes.hpp"
+#include "transport/ws/publisher.hpp"
 
 namespace sl::app {
 namespace {
@@ -50,6 +55,8 @@ struct process {
   std::unique_ptr<security::argon2_hasher> hasher;
   std::unique_ptr<security::jwt_codec> tokens;
   std::unique_ptr<domain::rate_limiter> limiter;
+  std::unique_ptr<domain::broker> broker;
+  std::unique_ptr<ws::publisher> live;
   std::unique_ptr<domain::auth_service> auth;
   std::unique_ptr<domain::channel_service> channels;
   std::unique_ptr<domain::message_service> messages;
@@ -57,6 +64,10 @@ struct process {
   http::router api_routes;
   std::unique_ptr<http::pipeline> api_pipeline;
   std::unique_ptr<http::server> api_server;
+  std::unique_ptr<ws::gateway> gateway;
+  http::router gateway_routes;
+  std::unique_ptr<http::pipeline> gateway_pipeline;
+  std::unique_ptr<http::server> gateway_server;
   asio::steady_timer revocation_timer;
   bool stopping = false;
 
@@ -67,8 +78,14 @@ struct process {
         revocation_timer(io.context()) {}
 
   task<void> start(std::set<role> roles);
+  void open_broker();
+  http::server_settings server_settings(int port) const;
+  void start_gateway();
   task<void> poll_revocations();
+  // Stops accepting at once; then closes sockets (1012), says goodbye to the
+  // broker, and stops the I/O threads.
   void stop();
+  task<void> shutdown();
 };
 
 task<void> process::start(std::set<role> roles) {
@@ -87,8 +104,10 @@ task<void> process::start(std::set<role> roles) {
                                           std::chrono::seconds(cfg.login_window_seconds)};
   auth = std::make_unique<domain::auth_service>(*db, *hasher, *tokens, clk, as);
   co_await auth->refresh_revocations();  // before the first request: logouts of earlier runs hold
-  channels = std::make_unique<domain::channel_service>(*db, clk);
-  messages = std::make_unique<domain::message_service>(*db, clk, *limiter);
+  open_broker();
+  live = std::make_unique<ws::publisher>(*broker, clk);
+  channels = std::make_unique<domain::channel_service>(*db, clk, *live);
+  messages = std::make_unique<domain::message_service>(*db, clk, *limiter, *live);
 
   if (roles.contains(role::api)) {
     const auto url = cfg.resolved_database_url();
@@ -98,19 +117,68 @@ task<void> process::start(std::set<role> roles) {
                        backend_of(url) == backend::postgres ? "postgresql" : "sqlite", locate_share_dir()}});
     http::add_api_routes(api_routes, *api_ctx);
     api_pipeline = std::make_unique<http::pipeline>(api_routes, http::pipeline_settings{"api", cfg.cors_origin_list()});
-    http::server_settings ss;
-    ss.host = cfg.host;
-    ss.port = static_cast<unsigned short>(cfg.api_port);
-    ss.max_body_bytes = cfg.max_body_bytes;
-    ss.header_timeout = std::chrono::milliseconds(cfg.http_header_timeout_ms);
-    ss.idle_timeout = std::chrono::milliseconds(cfg.http_idle_timeout_ms);
-    api_server = std::make_unique<http::server>(io.context(), ss, *api_pipeline);
+    api_server = std::make_unique<http::server>(io, server_settings(cfg.api_port), *api_pipeline);
     api_server->start();
     log::info("listening", {{"role", "api"},
                             {"address", "http://" + cfg.host + ":" + std::to_string(api_server->port())},
                             {"database", database_label(url)}});
   }
+  if (roles.contains(role::gateway))
+    start_gateway();
+  else
+    broker->start({});  // publishes only
   asio::co_spawn(io.context(), poll_revocations(), asio::detached);
+}
+
+void process::open_broker() {
+  if (cfg.redis_url.empty()) {
+    broker = std::make_unique<broker::local_broker>();
+    return;
+  }
+  broker::redis::redis_settings rs;
+  rs.url = cfg.redis_url;
+  rs.node_id = cfg.node_id;
+  rs.heartbeat_interval = std::chrono::milliseconds(cfg.redis_heartbeat_ms);
+  rs.heartbeat_ttl = std::chrono::milliseconds(cfg.redis_presence_ttl_ms);
+  broker = broker::redis::open_redis_broker(io.context().get_executor(), rs);
+}
+
+http::server_settings process::server_settings(int port) const {
+  http::server_settings ss;
+  ss.host = cfg.host;
+  ss.port = static_cast<unsigned short>(port);
+  ss.max_body_bytes = cfg.max_body_bytes;
+  ss.header_timeout = std::chrono::milliseconds(cfg.http_header_timeout_ms);
+  ss.idle_timeout = std::chrono::milliseconds(cfg.http_idle_timeout_ms);
+  return ss;
+}
+
+void process::start_gateway() {
+  ws::gateway_settings gs;
+  gs.max_frame_bytes = cfg.ws_max_frame_bytes;
+  gs.send_queue_bytes = cfg.ws_send_queue_bytes;
+  gs.idle_timeout = std::chrono::seconds(cfg.ws_idle_timeout_seconds);
+  gs.close_timeout = std::chrono::milliseconds(cfg.ws_close_timeout_ms);
+  gs.max_sockets_per_user = cfg.ws_max_sockets_per_user;
+  gs.max_subscriptions_per_socket = cfg.ws_max_subscriptions_per_socket;
+  gs.replay_max_messages = cfg.ws_replay_max_messages;
+  gs.replay_max_age = std::chrono::seconds(cfg.ws_replay_max_age_seconds);
+  gs.typing_max_subscribers = cfg.ws_typing_max_subscribers;
+  gs.rate_limit_close_after = cfg.ws_rate_limit_close_after;
+  gs.gap_wait = std::chrono::milliseconds(cfg.ws_gap_wait_ms);
+  gs.app_name = cfg.app_name;
+  gs.version = std::string(version);
+  gs.environment = cfg.environment;
+  gateway = std::make_unique<ws::gateway>(io, *db, *auth, *messages, *broker, clk, gs);
+  gateway->start();
+  ws::add_gateway_routes(gateway_routes, *gateway);
+  gateway_pipeline =
+      std::make_unique<http::pipeline>(gateway_routes, http::pipeline_settings{"gateway", cfg.cors_origin_list()});
+  gateway_server = std::make_unique<http::server>(io, server_settings(cfg.ws_port), *gateway_pipeline, gateway.get());
+  gateway_server->start();
+  log::info("listening", {{"role", "gateway"},
+                          {"address", "ws://" + cfg.host + ":" + std::to_string(gateway_server->port()) + "/ws"},
+                          {"broker", std::string(broker->name())}});
 }
 
 task<void> process::poll_revocations() {
@@ -120,6 +188,7 @@ task<void> process::poll_revocations() {
     if (ec || stopping) co_return;
     try {
       co_await auth->refresh_revocations();
+      if (gateway) gateway->check_sessions();
     } catch (const std::exception& e) {
       log::warn("revocation refresh failed", {{"error", e.what()}});
     }
@@ -130,6 +199,21 @@ void process::stop() {
   stopping = true;
   revocation_timer.cancel();
   if (api_server) api_server->stop();
+  if (gateway_server) gateway_server->stop();
+}
+
+task<void> process::shutdown() {
+  stop();
+  try {
+    if (gateway) co_await gateway->stop(std::chrono::milliseconds(1500));
+    if (broker) co_await broker->stop();
+  } catch (const std::exception& e) {
+    log::warn("shutdown step failed", {{"error", e.what()}});
+  }
+  // In-flight requests of the API get a moment too.
+  asio::steady_timer t(io.context(), std::chrono::milliseconds(100));
+  co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+  io.stop();
 }
 
 }  // namespace
@@ -169,10 +253,7 @@ int run(const config& c, const std::set<role>& roles) {
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     log::info("shutting down", {{"signal", sig}});
-    p.stop();
-    // Give in-flight requests a moment, then stop the loop.
-    auto t = std::make_shared<asio::steady_timer>(ctx, std::chrono::milliseconds(200));
-    t->async_wait([&p, t](const boost::system::error_code&) { p.io.stop(); });
+    asio::co_spawn(ctx, p.shutdown(), [&p](const std::exception_ptr&) { p.io.stop(); });
   });
   p.io.run();
   return exit_code;

@@ -11,7 +11,7 @@
 
 namespace sl::app {
 
-enum class role { api };
+enum class role { api, gateway };
 
 // Runs the given roles; returns the process exit code.
 int run(const config& c, const std::set<role>& roles);

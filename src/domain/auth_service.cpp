@@ -7,6 +7,13 @@
 
 namespace sl::domain {
 
+namespace {
+// A ticket is a signed token whose jti is `wst.<nonce>.<session jti>`: any
+// node can verify it without shared state, and it names the session it was
+// issued from, so revoking that session voids it too.
+constexpr std::string_view ticket_prefix = "wst.";
+}  // namespace
+
 auth_service::auth_service(store& db, password_hasher& hasher, const token_codec& tokens, const clock& clk,
                            auth_settings s)
     : db_(db), hasher_(hasher), tokens_(tokens), clock_(clk), s_(s), throttle_(s.throttle) {
@@ -88,7 +95,8 @@ task<std::optional<user>> auth_service::cached_user(const user_id& id) {
 task<result<principal>> auth_service::authenticate(std::string_view bearer_token) {
   const auto now = clock_.now();
   auto claims = tokens_.decode(bearer_token, now);
-  if (!claims) co_return fail(error_kind::unauthorized, text::bad_credentials);
+  if (!claims || claims->jti.starts_with(ticket_prefix))
+    co_return fail(error_kind::unauthorized, text::bad_credentials);
   if (is_revoked(claims->jti)) co_return fail(error_kind::unauthorized, text::bad_credentials);
   auto u = co_await cached_user(claims->sub);
   if (!u) co_return fail(error_kind::unauthorized, text::bad_credentials);
@@ -103,7 +111,7 @@ task<result<principal>> auth_service::authenticate(std::string_view bearer_token
     }
   }
   if (touch) co_await db_.touch_last_seen(u->id, now);
-  co_return principal{u->id, u->username, claims->jti};
+  co_return principal{u->id, u->username, claims->jti, claims->expires_at};
 }
 
 task<result<user>> auth_service::current_user(const principal& p) {
@@ -114,22 +122,22 @@ task<result<user>> auth_service::current_user(const principal& p) {
 
 ws_ticket auth_service::issue_ticket(const principal& p) {
   const auto now = clock_.now();
-  auto t = random_token(24);
-  std::lock_guard lock(mu_);
-  std::erase_if(tickets_, [&](auto& kv) { return kv.second.expires_at <= now; });
-  tickets_.emplace(t, ticket_entry{p, now + s_.ticket_ttl});
-  return ws_ticket{std::move(t), s_.ticket_ttl.count()};
+  token_claims c{p.id, p.username, now, now + s_.ticket_ttl,
+                 std::string(ticket_prefix) + random_token(12) + "." + p.jti};
+  return ws_ticket{tokens_.encode(c), s_.ticket_ttl.count()};
 }
 
-std::optional<principal> auth_service::redeem_ticket(std::string_view ticket) {
+std::optional<ticket_grant> auth_service::check_ticket(std::string_view ticket) {
   const auto now = clock_.now();
-  std::lock_guard lock(mu_);
-  auto it = tickets_.find(std::string(ticket));
-  if (it == tickets_.end()) return std::nullopt;
-  auto entry = std::move(it->second);
-  tickets_.erase(it);
-  if (entry.expires_at <= now || revoked_.contains(entry.who.jti)) return std::nullopt;
-  return entry.who;
+  auto claims = tokens_.decode(ticket, now);
+  if (!claims || !claims->jti.starts_with(ticket_prefix)) return std::nullopt;
+  const auto rest = std::string_view(claims->jti).substr(ticket_prefix.size());
+  const auto dot = rest.find('.');
+  if (dot == std::string_view::npos) return std::nullopt;
+  std::string session_jti(rest.substr(dot + 1));
+  if (is_revoked(session_jti)) return std::nullopt;
+  return ticket_grant{principal{claims->sub, claims->username, std::move(session_jti), now + s_.token_ttl}, claims->jti,
+                      claims->expires_at};
 }
 
 task<void> auth_service::refresh_revocations() {

@@ -46,6 +46,13 @@ struct ws_ticket {
   std::int64_t expires_in = 0;
 };
 
+// A valid ticket: who it admits, its unique id and when it expires.
+struct ticket_grant {
+  principal who;
+  std::string id;
+  timestamp expires_at;
+};
+
 class auth_service {
  public:
   auth_service(store& db, password_hasher& hasher, const token_codec& tokens, const clock& clk, auth_settings s);
@@ -57,16 +64,20 @@ class auth_service {
   // 401 not_authenticated/bad_credentials, 403 inactive.
   task<result<principal>> authenticate(std::string_view bearer_token);
   task<result<user>> current_user(const principal& p);
+  // A signed, short-lived ticket naming p's session; any node can redeem it.
   ws_ticket issue_ticket(const principal& p);
-  // Single use: a second redeem of the same ticket fails.
-  std::optional<principal> redeem_ticket(std::string_view ticket);
+  // Checks a ticket's signature, expiry and session (void once revoked). Single
+  // use is the caller's to enforce, across nodes, by claiming the grant's id
+  // (broker::claim_once). The principal's expiry is a token lifetime from now.
+  std::optional<ticket_grant> check_ticket(std::string_view ticket);
+  // True once the session `jti` is known to be revoked on this node.
+  bool is_revoked(const std::string& jti);
   // Pulls sessions revoked since the last call from the store; the first call
   // loads all that may still matter (the app makes it before serving).
   task<void> refresh_revocations();
   void forget_user(const user_id& id);
 
  private:
-  bool is_revoked(const std::string& jti);
   // A hash of a random password at the configured cost, made once.
   task<std::string> decoy_hash();
   task<std::optional<user>> cached_user(const user_id& id);
@@ -82,15 +93,10 @@ class auth_service {
     user u;
     timestamp fetched_at;
   };
-  struct ticket_entry {
-    principal who;
-    timestamp expires_at;
-  };
   std::mutex mu_;
   std::unordered_map<std::string, timestamp> revoked_;  // jti -> revoked_at
   std::unordered_map<user_id, cached, uuid_hash> users_;
   std::unordered_map<user_id, timestamp, uuid_hash> last_seen_written_;
-  std::unordered_map<std::string, ticket_entry> tickets_;
   timestamp last_poll_{};
   std::string decoy_;
 };

@@ -39,6 +39,7 @@ task<result<void>> channel_service::remove(const principal& p, channel_id id) {
     co_return fail(error_kind::forbidden, text::delete_channel_denied);
   if (!co_await db_.delete_channel(id, p.id, clock_.now()))
     co_return fail(error_kind::not_found, text::channel_not_found);
+  live_.channel_deleted(id, p.id);
   co_return result<void>{};
 }
 
@@ -77,6 +78,8 @@ task<result<void>> channel_service::remove_member(const principal& p, channel_id
   if (*target == role::owner) co_return fail(error_kind::bad_request, text::remove_owner);
   if (!co_await db_.remove_member(id, who, p.id, clock_.now()))
     co_return fail(error_kind::not_found, text::not_a_member);
+  // A public channel stays readable by everyone: only private ones end subscriptions.
+  if (c->is_private) live_.membership_ended(id, who);
   co_return result<void>{};
 }
 

@@ -6,6 +6,7 @@
 #include "base/result.hpp"
 #include "base/task.hpp"
 #include "domain/model.hpp"
+#include "domain/realtime.hpp"
 #include "domain/store.hpp"
 
 namespace sl::domain {
@@ -18,7 +19,8 @@ struct channel_draft {
 
 class channel_service {
  public:
-  channel_service(store& db, const clock& clk) : db_(db), clock_(clk) {}
+  // `live` hears about ended memberships of private channels and deletions.
+  channel_service(store& db, const clock& clk, realtime_sink& live) : db_(db), clock_(clk), live_(live) {}
 
   task<result<channel>> create(const principal& p, channel_draft d);
   task<std::vector<channel>> list(const principal& p, page pg);
@@ -35,6 +37,7 @@ class channel_service {
  private:
   store& db_;
   const clock& clock_;
+  realtime_sink& live_;
 };
 
 }  // namespace sl::domain

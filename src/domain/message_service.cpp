@@ -12,7 +12,9 @@ task<result<created_message>> message_service::send(const principal& p, message_
   new_message m{
       message_id::generate(),     d.channel,   p.id, std::move(d.content), d.type, std::move(d.metadata), d.parent,
       std::move(d.client_msg_id), clock_.now()};
-  co_return co_await db_.create_message(std::move(m));
+  auto created = co_await db_.create_message(std::move(m));
+  if (created && !created->duplicate) live_.message_changed(message_change::created, created->msg, p.username, p.id);
+  co_return created;
 }
 
 task<result<std::vector<message>>> message_service::history(const principal& p, channel_id c, history_query q) {
@@ -47,6 +49,7 @@ task<result<message>> message_service::edit(const principal& p, message_id id, s
   if (!permissions::can_edit_message(m->author == p.id)) co_return fail(error_kind::forbidden, text::edit_denied);
   auto edited = co_await db_.edit_message(id, std::move(content), p.id, clock_.now());
   if (!edited) co_return fail(error_kind::not_found, text::message_not_found);
+  live_.message_changed(message_change::updated, *edited, p.username, p.id);
   co_return std::move(*edited);
 }
 
@@ -59,6 +62,9 @@ task<result<void>> message_service::remove(const principal& p, message_id id) {
   if (!permissions::can_delete_message(author, r)) co_return fail(error_kind::forbidden, text::delete_message_denied);
   if (!co_await db_.delete_message(id, p.id, clock_.now()))
     co_return fail(error_kind::not_found, text::message_not_found);
+  m->is_deleted = true;
+  m->updated_at = clock_.now();
+  live_.message_changed(message_change::deleted, *m, m->author_profile ? m->author_profile->username : "", p.id);
   co_return result<void>{};
 }
 

@@ -7,6 +7,7 @@
 #include "base/task.hpp"
 #include "domain/model.hpp"
 #include "domain/rate_limiter.hpp"
+#include "domain/realtime.hpp"
 #include "domain/store.hpp"
 
 namespace sl::domain {
@@ -22,7 +23,9 @@ struct message_draft {
 
 class message_service {
  public:
-  message_service(store& db, const clock& clk, rate_limiter& limiter) : db_(db), clock_(clk), limiter_(limiter) {}
+  // `live` hears every committed create, edit and delete.
+  message_service(store& db, const clock& clk, rate_limiter& limiter, realtime_sink& live)
+      : db_(db), clock_(clk), limiter_(limiter), live_(live) {}
 
   task<result<created_message>> send(const principal& p, message_draft d);
   task<result<std::vector<message>>> history(const principal& p, channel_id c, history_query q);
@@ -38,6 +41,7 @@ class message_service {
   store& db_;
   const clock& clock_;
   rate_limiter& limiter_;
+  realtime_sink& live_;
 };
 
 }  // namespace sl::domain

@@ -96,6 +96,7 @@ struct principal {
   user_id id;
   std::string username;
   std::string jti;
+  timestamp expires_at{};  // of the token (long-lived sockets close then)
 };
 
 }  // namespace sl::domain

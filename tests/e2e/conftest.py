@@ -195,6 +195,7 @@ class SignalinkServer:
 
     def __init__(self, name: str, workdir: Path, extra_env: dict[str, str] | None = None):
         self.name = name
+        self.command = "api"  # the subcommand started (RoleServer changes it)
         self.workdir = workdir
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
@@ -239,8 +240,9 @@ class SignalinkServer:
                         "(build it, or set SIGNALINK_BIN)", pytrace=False)
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
             # cwd is the scratch dir: the binary must not depend on where it starts.
-            self.proc = subprocess.Popen([str(binary), "api"], env=self.env, cwd=self.workdir,
-                                         stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+            self.proc = subprocess.Popen([str(binary), self.command], env=self.env,
+                                         cwd=self.workdir, stdin=subprocess.DEVNULL,
+                                         stdout=out, stderr=err)
         _LIVE_SERVERS.append(self)
         try:
             self._wait_ready()
@@ -258,20 +260,28 @@ class SignalinkServer:
         self.killed = False
         self.start()
 
+    def ready_urls(self) -> list[str]:
+        """The /health URLs that must answer 200 before the server is ready."""
+        return [self.base_url + "/health"]
+
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + READY_TIMEOUT
         last = "no answer"
+        pending = list(self.ready_urls())
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 pytest.fail(f"signalink ({self.name}) exited with {self.proc.returncode} "
                             f"before becoming ready\n{self.log_tail()}", pytrace=False)
             try:
-                r = httpx.get(self.base_url + "/health", timeout=1.0)
+                r = httpx.get(pending[0], timeout=1.0)
                 if r.status_code == 200:
-                    return
-                last = f"{r.status_code} {r.text[:200]}"
+                    pending.pop(0)
+                    if not pending:
+                        return
+                    continue
+                last = f"{pending[0]}: {r.status_code} {r.text[:200]}"
             except httpx.HTTPError as exc:
-                last = repr(exc)
+                last = f"{pending[0]}: {exc!r}"
             time.sleep(0.05)
         pytest.fail(f"signalink ({self.name}) not ready within {READY_TIMEOUT} s "
                     f"(last: {last})\n{self.log_tail()}", pytrace=False)
@@ -569,3 +579,642 @@ def pytest_runtest_makereport(item, call):
     if report.failed and _LIVE_SERVERS:
         for srv in list(_LIVE_SERVERS):
             report.sections.append((f"signalink ({srv.name}) logs", srv.log_tail(40)))
+
+
+# =========================================================================== #
+# WebSocket gateway (contract.md section 3): servers with every role's port,
+# an asyncio client over Python `websockets` (Debian's 10.4), a raw client for
+# what `websockets` will not do (never read, never answer pings), and shape
+# checks applied to every frame the server sends.
+#
+# There is no pytest-asyncio on the machine: tests are plain functions that
+# run one coroutine with `arun(...)`. Blocking httpx calls inside a coroutine
+# are fine (frames wait in the socket buffers meanwhile).
+# =========================================================================== #
+
+import asyncio  # noqa: E402  (kept with the section that uses it)
+import collections  # noqa: E402
+import struct  # noqa: E402
+import urllib.parse  # noqa: E402
+
+try:
+    import websockets  # Debian: python3-websockets
+    import websockets.exceptions as ws_exc
+except ImportError:  # the REST suite does not need it
+    websockets = None
+    ws_exc = None
+
+WS_TIMEOUT = 5.0          # default wait for one expected frame
+WS_SILENCE = 0.5          # default window for "no frame arrives"
+
+# Variables of the gateway/broker roles: never inherited (the base class
+# already scrubs the REST ones).
+_ROLE_SCRUBBED_PREFIXES = ("WS_", "REDIS_", "ANALYTICS_", "NOTIFIER_")
+_ROLE_SCRUBBED = {"NODE_ID"}
+
+# Server frames: the exact key lists (contract.md 3 and the project's choices).
+MSG_FRAME_KEYS = ["type", "timestamp", "message_id", "channel_id", "user_id", "username",
+                  "content", "message_type", "metadata", "created_at", "seq", "parent_id",
+                  "client_msg_id"]
+WS_FRAME_KEYS = {
+    "message.receive": MSG_FRAME_KEYS,
+    "message.updated": MSG_FRAME_KEYS,
+    "message.deleted": MSG_FRAME_KEYS,
+    "message.ack": ["type", "timestamp", "client_msg_id", "message_id", "channel_id", "seq"],
+    "success": ["type", "timestamp", "message", "data"],
+    "typing.indicator": ["type", "timestamp", "channel_id", "user_id", "username", "is_typing"],
+    "presence.update": ["type", "timestamp", "user_id", "status"],
+    "channel.unsubscribed": ["type", "timestamp", "channel_id", "reason"],
+    "pong": None,   # type and timestamp first; nothing else is specified
+    "error": None,  # checked below (client_msg_id is optional)
+}
+WS_ERROR_CODES = {"bad_request", "unknown_type", "invalid", "forbidden", "not_found",
+                  "rate_limited", "internal"}
+
+
+def free_ports(n: int) -> list[int]:
+    """n distinct free loopback ports (held open together while choosing)."""
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def check_ws_frame(frame: Any) -> None:
+    """Every server frame: a JSON object starting with type and timestamp, of a
+    listed type, with that type's keys in order (contract.md 3, "no unsolicited
+    frames beyond those listed")."""
+    assert isinstance(frame, dict), f"server frame is not an object: {frame!r}"
+    keys = list(frame)
+    assert keys[:2] == ["type", "timestamp"], f"frame must start with type, timestamp: {frame}"
+    assert is_ts(frame["timestamp"]), f"bad timestamp: {frame}"
+    t = frame["type"]
+    assert t in WS_FRAME_KEYS, f"unknown server frame type: {frame}"
+    expected = WS_FRAME_KEYS[t]
+    if expected is not None:
+        assert keys == expected, f"{t} keys {keys} != {expected}: {frame}"
+    if t == "error":
+        assert keys in (["type", "timestamp", "error", "code"],
+                        ["type", "timestamp", "error", "code", "client_msg_id"]), frame
+        assert isinstance(frame["error"], str) and frame["error"], frame
+        assert frame["code"] in WS_ERROR_CODES, frame
+    elif t in ("message.receive", "message.updated", "message.deleted"):
+        assert is_uuid(frame["message_id"]) and is_uuid(frame["channel_id"]), frame
+        assert frame["user_id"] is None or is_uuid(frame["user_id"]), frame
+        assert isinstance(frame["seq"], int) and frame["seq"] >= 1, frame
+        assert is_ts(frame["created_at"]), frame
+        assert frame["message_type"] in ("text", "image", "file", "system"), frame
+        assert frame["parent_id"] is None or is_uuid(frame["parent_id"]), frame
+    elif t == "message.ack":
+        assert is_uuid(frame["message_id"]) and is_uuid(frame["channel_id"]), frame
+        assert isinstance(frame["seq"], int) and frame["seq"] >= 1, frame
+    elif t == "success":
+        assert isinstance(frame["message"], str) and isinstance(frame["data"], dict), frame
+    elif t == "typing.indicator":
+        assert is_uuid(frame["channel_id"]) and is_uuid(frame["user_id"]), frame
+        assert isinstance(frame["is_typing"], bool), frame
+    elif t == "presence.update":
+        assert is_uuid(frame["user_id"]), frame
+        assert frame["status"] in ("online", "offline", "away"), frame
+    elif t == "channel.unsubscribed":
+        assert is_uuid(frame["channel_id"]), frame
+        assert frame["reason"] in ("removed", "deleted"), frame
+
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def check_compact(raw: str) -> None:
+    """A server frame is compact JSON (contract.md 0): no whitespace outside strings."""
+    outside = _JSON_STRING.sub('""', raw)
+    assert not any(ch in outside for ch in " \t\r\n"), f"frame is not compact JSON: {raw[:300]!r}"
+
+
+def check_msg_frame(frame: dict, msg: dict, type_: str = "message.receive") -> None:
+    """A message.* frame carries the same values as the REST Message `msg`."""
+    assert frame["type"] == type_, frame
+    want = {
+        "message_id": msg["id"], "channel_id": msg["channel_id"], "user_id": msg["user_id"],
+        "username": (msg.get("user") or {}).get("username"), "content": msg["content"],
+        "message_type": msg["message_type"], "metadata": msg["metadata"],
+        "created_at": msg["created_at"], "seq": msg["seq"], "parent_id": msg["parent_id"],
+        "client_msg_id": msg["client_msg_id"],
+    }
+    got = {k: frame[k] for k in want}
+    assert got == want, f"frame {frame}\n!= message {msg}"
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, separators=(",", ":"))
+
+
+_OPEN_WS: list["WsConn"] = []
+
+
+class WsConn:
+    """One client socket (websockets 10.4 legacy client) with strict helpers.
+
+    Frames read while looking for another type are kept in `pending` and come
+    back first from the next recv(): nothing the server sends is lost, and
+    `silence()` fails on anything left over."""
+
+    def __init__(self, ws, label: str):
+        self.ws = ws
+        self.label = label
+        self.pending: collections.deque = collections.deque()
+        self.log: list[dict] = []  # every frame received, in order
+        _OPEN_WS.append(self)
+
+    # -- sending ----------------------------------------------------------------
+    async def send(self, obj: Any) -> None:
+        await self.ws.send(obj if isinstance(obj, (str, bytes)) else dumps(obj))
+
+    # -- receiving --------------------------------------------------------------
+    def _describe_log(self, n: int = 6) -> str:
+        return "\n".join(dumps(f)[:300] for f in self.log[-n:]) or "(nothing)"
+
+    async def _read(self, timeout: float) -> dict:
+        try:
+            raw = await asyncio.wait_for(self.ws.recv(), timeout)
+        except asyncio.TimeoutError:
+            raise AssertionError(f"{self.label}: no frame within {timeout:.2f} s; last frames:\n"
+                                 f"{self._describe_log()}") from None
+        except ws_exc.ConnectionClosed:
+            raise AssertionError(f"{self.label}: connection closed (code {self.ws.close_code} "
+                                 f"{self.ws.close_reason!r}) while waiting for a frame; last "
+                                 f"frames:\n{self._describe_log()}") from None
+        assert isinstance(raw, str), f"{self.label}: binary frame from the server: {raw[:100]!r}"
+        try:
+            frame = json.loads(raw)
+        except ValueError:
+            raise AssertionError(f"{self.label}: server frame is not JSON: {raw[:300]!r}") from None
+        check_ws_frame(frame)
+        check_compact(raw)
+        self.log.append(frame)
+        return frame
+
+    async def recv(self, timeout: float = WS_TIMEOUT) -> dict:
+        if self.pending:
+            return self.pending.popleft()
+        return await self._read(timeout)
+
+    @staticmethod
+    def _matches(frame: dict, type_: str, match: dict) -> bool:
+        return frame["type"] == type_ and all(frame.get(k) == v for k, v in match.items())
+
+    async def recv_type(self, type_: str, timeout: float = WS_TIMEOUT, **match) -> dict:
+        """The first frame of `type_` (with fields equal to `match`); frames
+        before it stay pending."""
+        for i, f in enumerate(self.pending):
+            if self._matches(f, type_, match):
+                del self.pending[i]
+                return f
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"{self.label}: no {type_} {match or ''} within {timeout} s;"
+                                     f" last frames:\n{self._describe_log()}")
+            try:
+                f = await self._read(left)
+            except AssertionError:
+                if self.ws.closed:
+                    raise
+                raise AssertionError(f"{self.label}: no {type_} {match or ''} within {timeout} s;"
+                                     f" last frames:\n{self._describe_log()}") from None
+            if self._matches(f, type_, match):
+                return f
+            self.pending.append(f)
+
+    async def expect(self, type_: str, timeout: float = WS_TIMEOUT, **match) -> dict:
+        """The very next frame must be `type_` (with fields equal to `match`)."""
+        f = await self.recv(timeout)
+        assert self._matches(f, type_, match), \
+            f"{self.label}: expected {type_} {match or ''}, got {f}"
+        return f
+
+    async def expect_error(self, code: str, timeout: float = WS_TIMEOUT,
+                           client_msg_id: Any = _MISSING) -> dict:
+        f = await self.expect("error", timeout)
+        assert f["code"] == code, f"{self.label}: expected error {code}, got {f}"
+        if client_msg_id is _MISSING:
+            assert "client_msg_id" not in f, f
+        else:
+            assert f.get("client_msg_id") == client_msg_id, f
+        return f
+
+    async def silence(self, seconds: float = WS_SILENCE, what: str = "") -> None:
+        """Nothing pending and no frame arrives within `seconds`."""
+        assert not self.pending, f"{self.label}: unexpected frames {what}: {list(self.pending)}"
+        try:
+            raw = await asyncio.wait_for(self.ws.recv(), seconds)
+        except asyncio.TimeoutError:
+            return
+        except ws_exc.ConnectionClosed:
+            raise AssertionError(f"{self.label}: closed ({self.ws.close_code}) while expecting "
+                                 f"silence {what}") from None
+        raise AssertionError(f"{self.label}: unexpected frame {what}: {raw[:400]}")
+
+    async def collect(self, seconds: float) -> list[dict]:
+        """Every frame arriving within `seconds` (after the pending ones)."""
+        out = list(self.pending)
+        self.pending.clear()
+        deadline = time.monotonic() + seconds
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return out
+            try:
+                raw = await asyncio.wait_for(self.ws.recv(), left)
+            except asyncio.TimeoutError:
+                return out
+            frame = json.loads(raw)
+            check_ws_frame(frame)
+            self.log.append(frame)
+            out.append(frame)
+
+    async def closed(self, timeout: float = WS_TIMEOUT) -> int | None:
+        """Read until the server closes; returns the close code it sent (None
+        when the TCP connection ended without a close frame). Frames read on
+        the way are appended to `pending`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"{self.label}: still open after {timeout} s; last frames:\n"
+                                     f"{self._describe_log()}")
+            try:
+                raw = await asyncio.wait_for(self.ws.recv(), left)
+            except asyncio.TimeoutError:
+                continue
+            except ws_exc.ConnectionClosed as exc:
+                rcvd = getattr(exc, "rcvd", None)
+                return rcvd.code if rcvd is not None else None
+            if isinstance(raw, str):
+                try:
+                    frame = json.loads(raw)
+                except ValueError:
+                    frame = {"raw": raw}
+                self.log.append(frame)
+                self.pending.append(frame)
+
+    # -- requests ---------------------------------------------------------------
+    async def ping(self, timeout: float = WS_TIMEOUT) -> dict:
+        await self.send({"type": "ping"})
+        return await self.expect("pong", timeout)
+
+    async def subscribe(self, channel_id: str, timeout: float = WS_TIMEOUT, **extra) -> dict:
+        """channel.subscribe; the next frame must be its success."""
+        await self.send({"type": "channel.subscribe", "channel_id": channel_id, **extra})
+        f = await self.expect("success", timeout)
+        assert f["message"] == f"Subscribed to channel {channel_id}", f
+        assert f["data"].get("channel_id") == channel_id, f
+        if "since_seq" in extra:
+            assert list(f["data"]) == ["channel_id", "recovered"], f
+            assert isinstance(f["data"]["recovered"], bool), f
+        else:
+            assert f["data"] == {"channel_id": channel_id}, f
+        return f
+
+    async def unsubscribe(self, channel_id: str, timeout: float = WS_TIMEOUT) -> dict:
+        await self.send({"type": "channel.unsubscribe", "channel_id": channel_id})
+        f = await self.expect("success", timeout)
+        assert f["message"] == f"Unsubscribed from channel {channel_id}", f
+        assert f["data"] == {"channel_id": channel_id}, f
+        return f
+
+    async def send_message(self, channel_id: str, content: str, client_msg_id: str | None = None,
+                           **extra) -> None:
+        body = {"type": "message.send", "channel_id": channel_id, "content": content, **extra}
+        if client_msg_id is not None:
+            body["client_msg_id"] = client_msg_id
+        await self.send(body)
+
+    async def send_acked(self, channel_id: str, content: str, timeout: float = WS_TIMEOUT,
+                         **extra) -> dict:
+        """message.send with a fresh client_msg_id; returns its message.ack (other
+        frames, such as the sender's own message.receive, stay pending)."""
+        cid = extra.pop("client_msg_id", None) or str(uuid.uuid4())
+        await self.send_message(channel_id, content, client_msg_id=cid, **extra)
+        ack = await self.recv_type("message.ack", timeout, client_msg_id=cid)
+        assert ack["channel_id"] == channel_id, ack
+        return ack
+
+    # -- closing ----------------------------------------------------------------
+    async def close(self, code: int = 1000) -> None:
+        if self in _OPEN_WS:
+            _OPEN_WS.remove(self)
+        try:
+            await asyncio.wait_for(self.ws.close(code), 3)
+        except Exception:  # noqa: BLE001 - best effort
+            self.abort()
+
+    def abort(self) -> None:
+        if self in _OPEN_WS:
+            _OPEN_WS.remove(self)
+        transport = getattr(self.ws, "transport", None)
+        if transport is not None:
+            transport.abort()
+
+    @property
+    def close_code(self) -> int | None:
+        return self.ws.close_code
+
+
+def arun(coro, timeout: float = 120.0):
+    """Run one test coroutine on a fresh event loop; every WsConn left open is
+    closed afterwards."""
+    async def main():
+        try:
+            return await asyncio.wait_for(coro, timeout)
+        finally:
+            for c in list(_OPEN_WS):
+                await c.close()
+            _OPEN_WS.clear()
+    return asyncio.run(main())
+
+
+class RoleServer(SignalinkServer):
+    """`signalink serve|gateway|api` with every role's port set to a free one
+    (API, WS, analytics, notifier: later roles also start under `serve`)."""
+
+    def __init__(self, name: str, workdir: Path, command: str = "serve",
+                 extra_env: dict[str, str] | None = None):
+        super().__init__(name, workdir, extra_env)
+        self.command = command
+        ws_port, analytics_port, notifier_port = [p for p in free_ports(4) if p != self.port][:3]
+        self.ws_port = ws_port
+        env = {k: v for k, v in self.env.items()
+               if k not in _ROLE_SCRUBBED and not k.startswith(_ROLE_SCRUBBED_PREFIXES)}
+        if os.environ.get("SIGNALINK_TEST_REDIS_URL"):
+            env["REDIS_URL"] = os.environ["SIGNALINK_TEST_REDIS_URL"]
+        env.update({
+            "WS_PORT": str(ws_port),
+            "ANALYTICS_PORT": str(analytics_port),
+            "NOTIFIER_PORT": str(notifier_port),
+            "REVOCATION_POLL_MS": "300",
+        })
+        env.update(extra_env or {})
+        self.env = env
+
+    @property
+    def gw_url(self) -> str:
+        return f"http://127.0.0.1:{self.ws_port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.ws_port}/ws"
+
+    def ready_urls(self) -> list[str]:
+        if self.command == "gateway":
+            return [self.gw_url + "/health"]
+        if self.command == "serve":
+            return [self.base_url + "/health", self.gw_url + "/health"]
+        return [self.base_url + "/health"]
+
+
+@dataclass
+class WsEnv:
+    """A gateway to connect to (`server`), REST on `api` (the same process for
+    `serve`), and plain HTTP to the gateway port (`gw`)."""
+    server: RoleServer
+    api: Api
+    gw: httpx.Client = field(init=False)
+
+    def __post_init__(self):
+        if websockets is None:
+            pytest.fail("python3-websockets is not installed (apt-get install python3-websockets)",
+                        pytrace=False)
+        self.gw = make_client(self.server.gw_url)
+
+    def close(self):
+        self.gw.close()
+
+    def url(self, token: str | UserCtx | None = None, ticket: str | None = None,
+            raw_query: str | None = None) -> str:
+        if isinstance(token, UserCtx):
+            token = token.token
+        if raw_query is not None:
+            return f"{self.server.ws_url}?{raw_query}"
+        params = {}
+        if token is not None:
+            params["token"] = token
+        if ticket is not None:
+            params["ticket"] = ticket
+        query = urllib.parse.urlencode(params)
+        return self.server.ws_url + (f"?{query}" if query else "")
+
+    async def open(self, who: UserCtx | str | None = None, *, ticket: str | None = None,
+                   headers: dict | None = None, label: str | None = None, url: str | None = None,
+                   **kw) -> WsConn:
+        """Connect (token in the query by default); fails the test on refusal."""
+        token = who.token if isinstance(who, UserCtx) else who
+        target = url or self.url(token=token if headers is None else None, ticket=ticket)
+        opts = dict(open_timeout=WS_TIMEOUT, close_timeout=2, ping_interval=None,
+                    max_size=2 ** 22)
+        opts.update(kw)
+        try:
+            ws = await websockets.connect(target, extra_headers=headers or {}, **opts)
+        except ws_exc.InvalidStatusCode as exc:
+            raise AssertionError(f"upgrade refused: HTTP {exc.status_code} for {target}") from None
+        name = label or (who.username if isinstance(who, UserCtx) else "ws")
+        return WsConn(ws, name)
+
+    async def refused_status(self, url: str, headers: dict | None = None) -> int:
+        """The HTTP status of a refused upgrade (101 when it was accepted)."""
+        try:
+            ws = await websockets.connect(url, extra_headers=headers or {},
+                                          open_timeout=WS_TIMEOUT, close_timeout=1,
+                                          ping_interval=None)
+        except ws_exc.InvalidStatusCode as exc:
+            return exc.status_code
+        await ws.close()
+        return 101
+
+    def stats(self) -> dict:
+        return expect(self.gw.get("/stats"), 200).json()
+
+    def health(self) -> httpx.Response:
+        return self.gw.get("/health")
+
+
+class RawWs:
+    """A blocking WebSocket client on a plain socket: for clients that must not
+    read (slow consumers) or must not answer pings (dead peers)."""
+
+    def __init__(self, url: str, rcvbuf: int | None = None, timeout: float = WS_TIMEOUT,
+                 headers: dict | None = None):
+        parsed = urllib.parse.urlsplit(url)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf is not None:  # before connect(), so the window is small from the start
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.settimeout(timeout)
+        self.sock.connect((parsed.hostname, parsed.port))
+        key = base64.b64encode(os.urandom(16)).decode()
+        path = parsed.path + (f"?{parsed.query}" if parsed.query else "")
+        lines = [f"GET {path} HTTP/1.1", f"Host: {parsed.hostname}:{parsed.port}",
+                 "Upgrade: websocket", "Connection: Upgrade", f"Sec-WebSocket-Key: {key}",
+                 "Sec-WebSocket-Version: 13"]
+        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                raise AssertionError(f"connection closed during the handshake: {buf!r}")
+            buf += chunk
+        head, self.buf = buf.split(b"\r\n\r\n", 1)
+        self.status = int(head.split(b" ", 2)[1])
+        if self.status == 101:
+            accept = base64.b64encode(hashlib.sha1(
+                (key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
+            assert accept.encode() in head, f"bad Sec-WebSocket-Accept: {head!r}"
+        self.pings = 0
+
+    def send_frame(self, opcode: int, payload: bytes) -> None:
+        mask = os.urandom(4)
+        n = len(payload)
+        if n < 126:
+            header = struct.pack("!BB", 0x80 | opcode, 0x80 | n)
+        elif n < 65536:
+            header = struct.pack("!BBH", 0x80 | opcode, 0x80 | 126, n)
+        else:
+            header = struct.pack("!BBQ", 0x80 | opcode, 0x80 | 127, n)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.sock.sendall(header + mask + masked)
+
+    def send_json(self, obj: Any) -> None:
+        self.send_frame(0x1, dumps(obj).encode())
+
+    def send_close(self, code: int = 1000) -> None:
+        self.send_frame(0x8, struct.pack("!H", code))
+
+    def _exact(self, n: int) -> bytes:
+        while len(self.buf) < n:
+            chunk = self.sock.recv(max(65536, n - len(self.buf)))
+            if not chunk:
+                raise EOFError("connection closed")
+            self.buf += chunk
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def read_frame(self, timeout: float = WS_TIMEOUT) -> tuple[int, bytes]:
+        """(opcode, payload) of the next frame (the server does not fragment
+        JSON frames in practice; continuation frames are returned as is)."""
+        self.sock.settimeout(timeout)
+        b0, b1 = self._exact(2)
+        n = b1 & 0x7F
+        if n == 126:
+            (n,) = struct.unpack("!H", self._exact(2))
+        elif n == 127:
+            (n,) = struct.unpack("!Q", self._exact(8))
+        if b1 & 0x80:
+            self._exact(4)  # a server must not mask, but do not choke on it
+        return b0 & 0x0F, self._exact(n)
+
+    def read_json(self, timeout: float = WS_TIMEOUT) -> dict:
+        """The next text frame as a checked JSON object (pings are counted, not answered)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            op, payload = self.read_frame(max(0.01, deadline - time.monotonic()))
+            if op == 0x9:
+                self.pings += 1
+                continue
+            assert op == 0x1, f"expected a text frame, got opcode {op}: {payload[:100]!r}"
+            frame = json.loads(payload)
+            check_ws_frame(frame)
+            return frame
+
+    def read_until_close(self, timeout: float = 30.0) -> tuple[int | None, list[dict]]:
+        """Read everything up to the server's close frame: (close code or None
+        when the connection ended without one, text frames read on the way)."""
+        deadline = time.monotonic() + timeout
+        frames: list[dict] = []
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"no close frame within {timeout} s ({len(frames)} frames)")
+            try:
+                op, payload = self.read_frame(left)
+            except (EOFError, ConnectionResetError):
+                return None, frames
+            except socket.timeout:
+                continue
+            if op == 0x8:
+                code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else None
+                return code, frames
+            if op == 0x9:
+                self.pings += 1
+            elif op == 0x1:
+                frames.append(json.loads(payload))
+
+    def close(self) -> None:
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+@pytest.fixture(scope="session")
+def _ws_session(tmp_path_factory) -> WsEnv:
+    srv = RoleServer("ws", tmp_path_factory.mktemp("signalink-ws"), "serve")
+    srv.start()
+    env = WsEnv(srv, Api(srv))
+    yield env
+    env.api.close()
+    env.close()
+    srv.stop()
+
+
+@pytest.fixture
+def ws_env(_ws_session) -> WsEnv:
+    """The shared `signalink serve` (API + gateway, in-process broker) for the
+    WebSocket tests; restarted if an earlier test crashed it."""
+    srv = _ws_session.server
+    if not srv.alive():
+        srv.restart()
+    yield _ws_session
+    if not srv.alive():
+        pytest.fail(f"signalink (ws) died during this test: exit {srv.proc.returncode}\n"
+                    f"{srv.log_tail()}", pytrace=False)
+
+
+@pytest.fixture
+def start_role(tmp_path_factory):
+    """Factory: start(name, command="serve"|"gateway"|"api", **env) -> RoleServer,
+    stopped (SIGTERM) after the test."""
+    started: list[RoleServer] = []
+
+    def _start(name: str, command: str = "serve", **env: Any) -> RoleServer:
+        srv = RoleServer(name, tmp_path_factory.mktemp(f"signalink-{name}"), command,
+                         {k: str(v) for k, v in env.items()})
+        started.append(srv)
+        srv.start()
+        return srv
+
+    yield _start
+    for srv in reversed(started):
+        srv.stop()
+
+
+@pytest.fixture
+def start_ws_server(start_role):
+    """Factory: a `signalink serve` with a custom configuration -> WsEnv."""
+    envs: list[WsEnv] = []
+
+    def _start(name: str = "wsx", **env: Any) -> WsEnv:
+        srv = start_role(name, "serve", **env)
+        w = WsEnv(srv, Api(srv))
+        envs.append(w)
+        return w
+
+    yield _start
+    for w in envs:
+        w.api.close()
+        w.close()

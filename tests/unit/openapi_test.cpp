@@ -45,8 +45,9 @@ TEST(OpenApi, DocumentsExactlyTheRoutesTheServerHas) {
   sl::system_clock clk;
   sl::domain::rate_limiter limiter({});
   sl::domain::auth_service auth(*db, hasher, tokens, clk, {});
-  sl::domain::channel_service channels(*db, clk);
-  sl::domain::message_service messages(*db, clk, limiter);
+  sl::domain::null_realtime_sink live;
+  sl::domain::channel_service channels(*db, clk, live);
+  sl::domain::message_service messages(*db, clk, limiter, live);
   sl::http::api_context ctx{*db, auth, channels, messages, {}};
   sl::http::router r;
   sl::http::add_api_routes(r, ctx);

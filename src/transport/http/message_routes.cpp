@@ -1,5 +1,6 @@
 // /api/v1/messages/...: send, history, threads, edit and delete.
 
+#include "domain/message_input.hpp"
 #include "transport/http/api.hpp"
 #include "transport/http/replies.hpp"
 #include "transport/http/request_io.hpp"
@@ -9,19 +10,6 @@ namespace sl::http {
 namespace {
 
 using domain::field_reader;
-
-constexpr std::size_t max_content = 10000;
-
-// Content: 1..10000 code points and not only whitespace.
-std::optional<std::string> read_content(field_reader& f, const boost::json::object& body) {
-  auto content = f.required_string("content", 1, max_content);
-  if (content && domain::is_blank(*content)) {
-    f.add("value_error", "content", "Value error, Content cannot be blank", body.if_contains("content"),
-          "{\"error\":{}}");
-    return std::nullopt;
-  }
-  return content;
-}
 
 boost::json::array message_list(const std::vector<domain::message>& list) {
   boost::json::array out;
@@ -34,21 +22,9 @@ task<response> send_message(api_context& ctx, request& req, const domain::princi
   auto body = json_body(req);
   if (!body) co_return from_error(body.err());
   field_reader f(*body, "body");
-  auto channel = f.required_uuid("channel_id");
-  auto content = read_content(f, *body);
-  auto type = f.optional_enum("message_type", {"text", "image", "file", "system"});
-  auto metadata = f.optional_object("metadata");
-  auto parent = f.optional_uuid("parent_id");
-  auto client_msg_id = f.optional_string("client_msg_id", 1, 100);
-  if (!f.ok()) co_return validation_failed(f.errors());
-  domain::message_draft d;
-  d.channel = channel_id{*channel};
-  d.content = std::move(*content);
-  d.type = domain::parse_message_type(type.value_or("text")).value_or(domain::message_type::text);
-  d.metadata = metadata ? std::move(*metadata) : boost::json::value(nullptr);
-  if (parent && *parent) d.parent = message_id{**parent};
-  if (client_msg_id && *client_msg_id) d.client_msg_id = std::move(**client_msg_id);
-  auto sent = co_await ctx.messages.send(p, std::move(d));
+  auto d = domain::read_message_draft(f, *body);
+  if (!d) co_return validation_failed(f.errors());
+  auto sent = co_await ctx.messages.send(p, std::move(*d));
   if (!sent) {
     auto r = from_error(sent.err());
     if (r.status == 429) r.header("Retry-After", "1");
@@ -96,7 +72,7 @@ task<response> edit_message(api_context& ctx, request& req, const domain::princi
   auto body = json_body(req);
   if (!body) co_return from_error(body.err());
   field_reader f(*body, "body");
-  auto content = read_content(f, *body);
+  auto content = domain::read_message_content(f, *body);
   if (!f.ok()) co_return validation_failed(f.errors());
   auto m = co_await ctx.messages.edit(p, *id, std::move(*content));
   if (!m) co_return from_error(m.err());

@@ -65,17 +65,21 @@ result<domain::page> paging(const request& req, std::int64_t default_limit, std:
   return domain::page{skip.value_or(0), std::min(limit.value_or(default_limit), max_limit)};
 }
 
-task<result<domain::principal>> authenticate(api_context& ctx, const request& req) {
-  std::string_view h = req.authorization;
+std::optional<std::string_view> bearer_token(std::string_view header) {
   constexpr std::string_view scheme = "bearer ";
-  if (h.size() <= scheme.size()) co_return fail(error_kind::unauthorized, domain::text::not_authenticated);
+  if (header.size() <= scheme.size()) return std::nullopt;
   for (std::size_t i = 0; i < scheme.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(h[i])) != scheme[i])
-      co_return fail(error_kind::unauthorized, domain::text::not_authenticated);
-  auto token = h.substr(scheme.size());
+    if (std::tolower(static_cast<unsigned char>(header[i])) != scheme[i]) return std::nullopt;
+  auto token = header.substr(scheme.size());
   while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
-  if (token.empty()) co_return fail(error_kind::unauthorized, domain::text::not_authenticated);
-  co_return co_await ctx.auth.authenticate(token);
+  if (token.empty()) return std::nullopt;
+  return token;
+}
+
+task<result<domain::principal>> authenticate(api_context& ctx, const request& req) {
+  auto token = bearer_token(req.authorization);
+  if (!token) co_return fail(error_kind::unauthorized, domain::text::not_authenticated);
+  co_return co_await ctx.auth.authenticate(*token);
 }
 
 namespace {

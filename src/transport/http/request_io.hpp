@@ -29,6 +29,8 @@ std::optional<std::int64_t> query_int(const request& req, std::string_view name,
 // skip/limit with the endpoint's default and maximum (a larger limit is clamped).
 result<domain::page> paging(const request& req, std::int64_t default_limit, std::int64_t max_limit);
 // The caller, from `Authorization: Bearer`; 401/403 otherwise.
+// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive).
+std::optional<std::string_view> bearer_token(std::string_view header);
 task<result<domain::principal>> authenticate(api_context& ctx, const request& req);
 error invalid(std::vector<field_error> fields);
 

@@ -8,6 +8,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/url/parse.hpp>
 
 #include "base/log.hpp"
@@ -59,13 +60,14 @@ bhttp::response<bhttp::string_body> to_beast(response&& r, unsigned version, boo
 }  // namespace
 
 struct server::impl {
-  asio::io_context& ctx;
+  net::io_pool& pool;
   server_settings s;
   const pipeline& pipe;
+  upgrade_handler* upgrades;
   tcp::acceptor acceptor;
 
-  impl(asio::io_context& c, server_settings st, const pipeline& p)
-      : ctx(c), s(std::move(st)), pipe(p), acceptor(asio::make_strand(c)) {}
+  impl(net::io_pool& io, server_settings st, const pipeline& p, upgrade_handler* u)
+      : pool(io), s(std::move(st)), pipe(p), upgrades(u), acceptor(io.context()) {}
 
   task<void> accept_loop();
   task<void> session(tcp::socket socket);
@@ -75,12 +77,12 @@ struct server::impl {
 
 task<void> server::impl::accept_loop() {
   for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(ctx), use_tuple);
+    auto [ec, socket] = co_await acceptor.async_accept(pool.next(), use_tuple);
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
     if (ec) {
       // Out of descriptors and the like: keep serving the connections we have.
       log::warn("accept failed", {{"error", ec.message()}});
-      asio::steady_timer t(ctx, std::chrono::milliseconds(50));
+      asio::steady_timer t(acceptor.get_executor(), std::chrono::milliseconds(50));
       co_await t.async_wait(use_tuple);
       continue;
     }
@@ -164,6 +166,12 @@ task<void> server::impl::session(tcp::socket socket) {
     const bool keep_alive = in.keep_alive();
     request req;
     response res;
+    if (upgrades && beast::websocket::is_upgrade(in) && translate(in, req)) {
+      req.client_address = peer;
+      stream.expires_never();
+      co_await upgrades->upgrade(std::move(stream), std::move(buf), std::move(in), std::move(req));
+      co_return;
+    }
     if (!translate(in, req)) {
       res = detail(400, "Invalid request target");
     } else {
@@ -181,8 +189,8 @@ task<void> server::impl::session(tcp::socket socket) {
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
-server::server(asio::io_context& ctx, server_settings s, const pipeline& p)
-    : impl_(std::make_unique<impl>(ctx, std::move(s), p)) {}
+server::server(net::io_pool& pool, server_settings s, const pipeline& p, upgrade_handler* upgrades)
+    : impl_(std::make_unique<impl>(pool, std::move(s), p, upgrades)) {}
 
 server::~server() { stop(); }
 

@@ -7,14 +7,21 @@
 // it; the rest is read and discarded (up to `discard_limit` bytes or 2 s) so
 // that a client that sends its whole body first still reads the 413.
 //
-// Lifetime: the server, the pipeline and the io_context must outlive every
-// session; stop() closes the listener and returns at once.
+// Connections are spread over the contexts of the io_pool, one context each
+// for their whole life.
+//
+// Lifetime: the server, the pipeline, the upgrade handler and the io_pool must
+// outlive every session; stop() closes the listener and returns at once.
 
-#include <boost/asio/io_context.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
 #include <chrono>
 #include <memory>
 #include <string>
 
+#include "net/io_pool.hpp"
 #include "transport/http/pipeline.hpp"
 
 namespace sl::http {
@@ -29,9 +36,24 @@ struct server_settings {
   std::chrono::milliseconds idle_timeout{60000};
 };
 
+using beast_request = boost::beast::http::request<boost::beast::http::string_body>;
+
+// Takes over connections whose request asks for a WebSocket upgrade. Called on
+// the connection's context; the handler owns the stream from then on and
+// answers a refusal (HTTP) itself. `parsed` is the same request as given to
+// pipelines (path, query, authorization...). Must not throw.
+class upgrade_handler {
+ public:
+  virtual ~upgrade_handler() = default;
+  virtual task<void> upgrade(boost::beast::tcp_stream stream, boost::beast::flat_buffer buffer, beast_request req,
+                             request parsed) = 0;
+};
+
 class server {
  public:
-  server(boost::asio::io_context& ctx, server_settings s, const pipeline& p);
+  // `upgrades` may be null: upgrade requests are then answered by the pipeline
+  // like any other request.
+  server(net::io_pool& pool, server_settings s, const pipeline& p, upgrade_handler* upgrades = nullptr);
   ~server();
 
   // Binds and starts accepting; throws if the address is taken.

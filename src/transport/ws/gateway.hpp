@@ -1,0 +1,70 @@
+#pragma once
+// The gateway role (contract.md section 3): takes over WebSocket upgrades of
+// `/ws` from the HTTP server, authenticates them, and runs one hub per I/O
+// context; broker events are posted to every hub. Also keeps this node's
+// connection counts for /stats and the per-user socket limit, and announces
+// presence through the broker when a user's first socket opens or last closes.
+//
+// Threads: upgrade() runs on the connection's context; the rest is
+// thread-safe. Lifetime: outlives every session; stop() before destruction.
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "net/io_pool.hpp"
+#include "transport/http/server.hpp"
+#include "transport/ws/hub.hpp"
+#include "transport/ws/interest.hpp"
+#include "transport/ws/services.hpp"
+#include "transport/ws/settings.hpp"
+
+namespace sl::ws {
+
+struct gateway_stats {
+  std::size_t connections = 0;
+  std::vector<user_id> users;
+  std::size_t channels = 0;
+};
+
+class gateway final : public http::upgrade_handler {
+ public:
+  gateway(net::io_pool& io, domain::store& db, domain::auth_service& auth, domain::message_service& messages,
+          domain::broker& broker, const clock& clk, gateway_settings s);
+  ~gateway() override;
+
+  // Installs the broker handlers; call once, before the server starts.
+  void start();
+  // Closes every socket with 1012 and waits (at most `grace`) for them to go.
+  task<void> stop(std::chrono::milliseconds grace);
+
+  task<void> upgrade(boost::beast::tcp_stream stream, boost::beast::flat_buffer buffer, http::beast_request req,
+                     http::request parsed) override;
+
+  // Closes (4001) the sockets of revoked sessions and expired tokens; the app
+  // calls it after every revocation refresh.
+  void check_sessions();
+
+  gateway_stats stats() const;
+  domain::broker& broker() noexcept { return sv_.broker; }
+  const gateway_settings& settings() const noexcept { return settings_; }
+
+ private:
+  task<result<domain::principal>> authenticate(const http::request& parsed);
+  void announce(const user_id& u, domain::presence_status s);
+  template <typename Fn>
+  void on_every_hub(Fn fn);
+
+  net::io_pool& io_;
+  gateway_settings settings_;
+  interest interests_;
+  services sv_;
+  std::vector<std::unique_ptr<hub>> hubs_;
+  mutable std::mutex mu_;
+  std::unordered_map<user_id, int, uuid_hash> sockets_;  // per user, this node
+  std::size_t connections_ = 0;
+};
+
+}  // namespace sl::ws

@@ -1,0 +1,292 @@
+#include "transport/ws/hub.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "base/log.hpp"
+#include "transport/ws/codec.hpp"
+#include "transport/ws/metrics.hpp"
+
+namespace sl::ws {
+namespace {
+
+namespace asio = boost::asio;
+constexpr std::int64_t sync_page = 200;
+
+void log_failure(const char* what, const std::exception_ptr& ep) {
+  if (!ep) return;
+  try {
+    std::rethrow_exception(ep);
+  } catch (const std::exception& e) {
+    log::warn(what, {{"error", e.what()}});
+  }
+}
+
+}  // namespace
+
+hub::hub(asio::any_io_executor ex, services& sv) : ex_(std::move(ex)), sv_(sv) {}
+
+void hub::attach(const std::shared_ptr<subscriber>& s) { sessions_.emplace(s.get(), s); }
+
+void hub::detach(subscriber& s) {
+  std::vector<channel_id> mine;
+  for (const auto& [c, st] : channels_)
+    if (st->subs.contains(&s)) mine.push_back(c);
+  for (const auto& c : mine) remove(s, c);
+  sessions_.erase(&s);
+}
+
+std::vector<std::shared_ptr<subscriber>> hub::sessions() const {
+  std::vector<std::shared_ptr<subscriber>> out;
+  out.reserve(sessions_.size());
+  for (const auto& [p, s] : sessions_) out.push_back(s);
+  return out;
+}
+
+std::int64_t hub::delivered_through(const channel_id& c, std::int64_t baseline) {
+  auto& st = channels_[c];
+  if (!st) {
+    st = std::make_shared<channel_state>();
+    st->id = c;
+    st->next = baseline + 1;
+    // Whatever committed between `baseline` and the broker subscription.
+    asio::co_spawn(ex_, sync(st), [](const std::exception_ptr& ep) { log_failure("channel sync failed", ep); });
+  }
+  return st->next - 1;
+}
+
+void hub::add(const std::shared_ptr<subscriber>& s, const channel_id& c, std::int64_t last, bool replaying,
+              bool presence) {
+  auto& st = channels_.at(c);
+  auto& sub = st->subs[s.get()];
+  sub.s = s;
+  sub.last = last;
+  sub.replaying = replaying;
+  sub.presence = presence;
+  metrics::subscriptions().Increment();
+}
+
+void hub::end_replay(subscriber& s, const channel_id& c) {
+  auto it = channels_.find(c);
+  if (it == channels_.end()) return;
+  auto sit = it->second->subs.find(&s);
+  if (sit == it->second->subs.end()) return;
+  auto& sub = sit->second;
+  sub.replaying = false;
+  auto pending = std::move(sub.pending);
+  sub.pending_bytes = 0;
+  for (auto& p : pending) give(sub, p.seq, p.frame);
+}
+
+bool hub::remove(subscriber& s, const channel_id& c) {
+  auto it = channels_.find(c);
+  if (it == channels_.end()) return false;
+  auto st = it->second;
+  if (st->subs.erase(&s) == 0) return false;
+  metrics::subscriptions().Decrement();
+  sv_.interests.release(c);
+  drop_if_empty(st);
+  return true;
+}
+
+bool hub::subscribed(subscriber& s, const channel_id& c) const {
+  auto it = channels_.find(c);
+  return it != channels_.end() && it->second->subs.contains(&s);
+}
+
+void hub::drop_if_empty(const state_ptr& st) {
+  if (!st->subs.empty()) return;
+  st->closed = true;
+  channels_.erase(st->id);
+}
+
+void hub::on_event(const domain::broker_event& e) {
+  using kind = domain::broker_event_kind;
+  if (e.kind == kind::presence) return on_presence(e);
+  auto it = channels_.find(e.channel);
+  if (it == channels_.end()) return;
+  auto st = it->second;
+  switch (e.kind) {
+    case kind::message_created:
+      if (e.frame) on_message(st, e.seq, e.frame);
+      break;
+    case kind::message_updated:
+    case kind::message_deleted:
+      // Changes of messages already delivered; they carry no new seq.
+      if (e.frame) broadcast(*st, e.frame, nullptr);
+      break;
+    case kind::typing:
+      if (e.frame && sv_.interests.subscriptions(e.channel) <= sv_.settings.typing_max_subscribers)
+        broadcast(*st, e.frame, &e.actor);
+      break;
+    case kind::membership_ended:
+      end_channel(st, e.reason.empty() ? "removed" : e.reason, &e.actor);
+      break;
+    case kind::channel_deleted:
+      end_channel(st, "deleted", nullptr);
+      break;
+    case kind::presence:
+      break;
+  }
+}
+
+void hub::on_message(const state_ptr& st, std::int64_t seq, const frame_ptr& f) {
+  if (seq < st->next) {
+    metrics::duplicates_dropped().Increment();
+    return;
+  }
+  if (seq > st->next) {
+    st->held.emplace(seq, f);
+    ++st->held_generation;
+    arm_gap_timer(st);
+    return;
+  }
+  deliver(*st, seq, f);
+  drain_held(*st);
+}
+
+void hub::deliver(channel_state& st, std::int64_t seq, const frame_ptr& f) {
+  st.next = seq + 1;
+  for (auto& [p, sub] : st.subs) give(sub, seq, f);
+}
+
+void hub::give(subscription& sub, std::int64_t seq, const frame_ptr& f) {
+  if (sub.replaying) {
+    sub.pending.push_back(pending_frame{seq, f});
+    sub.pending_bytes += f->size();
+    if (sub.pending_bytes > sv_.settings.send_queue_bytes) sub.s->close(4008, "slow consumer");
+    return;
+  }
+  if (seq > 0) {
+    if (seq <= sub.last) return;
+    sub.last = seq;
+  }
+  sub.s->send(f);
+}
+
+void hub::drain_held(channel_state& st) {
+  while (!st.held.empty() && st.held.begin()->first <= st.next) {
+    auto node = st.held.extract(st.held.begin());
+    if (node.key() == st.next) deliver(st, node.key(), node.mapped());
+  }
+}
+
+void hub::broadcast(channel_state& st, const frame_ptr& f, const user_id* skip_user) {
+  for (auto& [p, sub] : st.subs) {
+    if (skip_user && sub.s->who().id == *skip_user) continue;
+    give(sub, 0, f);
+  }
+}
+
+void hub::end_channel(const state_ptr& st, std::string_view reason, const user_id* only) {
+  auto frame = make_frame(unsubscribed_frame(sv_.clk.now(), st->id, reason));
+  std::vector<std::shared_ptr<subscriber>> ended;
+  for (auto& [p, sub] : st->subs)
+    if (!only || sub.s->who().id == *only) ended.push_back(sub.s);
+  for (auto& s : ended) {
+    remove(*s, st->id);
+    s->removed(st->id, frame);
+  }
+}
+
+void hub::on_presence(const domain::broker_event& e) {
+  frame_ptr frame;
+  std::vector<state_ptr> stale;
+  for (auto& [c, st] : channels_) {
+    bool any = false;
+    for (auto& [p, sub] : st->subs) any = any || sub.presence;
+    if (!any) continue;
+    if (st->members_loaded + sv_.settings.presence_members_ttl < sv_.clk.now()) stale.push_back(st);
+    if (!st->members.contains(e.actor)) continue;
+    if (!frame) frame = make_frame(presence_frame(sv_.clk.now(), e.actor, e.status));
+    for (auto& [p, sub] : st->subs)
+      if (sub.presence) give(sub, 0, frame);
+  }
+  for (auto& st : stale)
+    asio::co_spawn(ex_, refresh_members(st),
+                   [](const std::exception_ptr& ep) { log_failure("members refresh failed", ep); });
+}
+
+task<void> hub::refresh_members(state_ptr st) {
+  auto list = co_await sv_.db.list_members(st->id);
+  st->members.clear();
+  for (auto& m : list) st->members.insert(m.user);
+  st->members_loaded = sv_.clk.now();
+}
+
+task<std::vector<user_id>> hub::members(channel_id c) {
+  auto it = channels_.find(c);
+  if (it == channels_.end()) co_return std::vector<user_id>{};
+  auto st = it->second;
+  if (st->members_loaded + sv_.settings.presence_members_ttl < sv_.clk.now()) co_await refresh_members(st);
+  co_return std::vector<user_id>(st->members.begin(), st->members.end());
+}
+
+void hub::resync() {
+  for (auto& [c, st] : channels_)
+    asio::co_spawn(ex_, sync(st), [](const std::exception_ptr& ep) { log_failure("channel sync failed", ep); });
+}
+
+void hub::arm_gap_timer(const state_ptr& st) {
+  if (st->gap_timer_running || st->syncing) return;
+  st->gap_timer_running = true;
+  asio::co_spawn(ex_, gap_timer(st), [](const std::exception_ptr& ep) { log_failure("gap timer failed", ep); });
+}
+
+task<void> hub::gap_timer(state_ptr st) {
+  asio::steady_timer t(ex_, sv_.settings.gap_wait);
+  co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+  st->gap_timer_running = false;
+  if (st->closed || st->held.empty()) co_return;
+  metrics::gap_fills().Increment();
+  co_await sync(st);
+}
+
+// Reads what follows `next` from the store until the held events connect.
+// A seq absent from a read that began after the last hold is a deleted
+// message: sends commit in seq order per channel, so anything before a held
+// seq had committed by then.
+task<void> hub::sync(state_ptr st) {
+  if (st->syncing) co_return;
+  st->syncing = true;
+  try {
+    while (!st->closed) {
+      const auto generation = st->held_generation;
+      domain::history_query q{0, sync_page, std::nullopt, st->next - 1};
+      auto page = co_await sv_.db.list_messages(st->id, q);
+      if (st->closed) break;
+      const auto now = sv_.clk.now();
+      for (const auto& m : page) {
+        if (m.seq < st->next) continue;
+        if (auto h = st->held.find(m.seq); h != st->held.end()) {
+          auto f = h->second;
+          st->held.erase(h);
+          deliver(*st, m.seq, f);
+        } else {
+          deliver(*st, m.seq,
+                  make_frame(message_frame(now, domain::message_change::created, m,
+                                           m.author_profile ? m.author_profile->username : "")));
+        }
+        drain_held(*st);
+      }
+      if (static_cast<std::int64_t>(page.size()) == sync_page) continue;
+      if (st->held.empty()) break;
+      if (generation == st->held_generation) {
+        // Everything between `next` and the first held seq is deleted.
+        st->next = st->held.begin()->first;
+        drain_held(*st);
+        if (st->held.empty()) break;
+      }
+    }
+  } catch (...) {
+    st->syncing = false;
+    if (!st->held.empty()) arm_gap_timer(st);
+    throw;
+  }
+  st->syncing = false;
+  if (!st->held.empty() && !st->closed) arm_gap_timer(st);
+}
+
+}  // namespace sl::ws
