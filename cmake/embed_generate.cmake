@@ -2,6 +2,7 @@
 set(body "#include <string_view>\n#include <utility>\n#include <vector>\nnamespace ${NS} {\n")
 string(APPEND body "const std::vector<std::pair<std::string_view, std::string_view>>& embedded_files() {\n")
 string(APPEND body "  static const std::vector<std::pair<std::string_view, std::string_view>> files{\n")
+string(REPLACE "|" ";" FILES "${FILES}")
 foreach(f IN LISTS FILES)
   get_filename_component(name ${f} NAME)
   file(READ ${f} content HEX)

@@ -19,6 +19,7 @@
 #include "base/result.hpp"
 #include "base/task.hpp"
 #include "domain/model.hpp"
+#include "domain/outbox_store.hpp"
 
 namespace sl::domain {
 
@@ -106,9 +107,9 @@ struct revoked_session {
   timestamp revoked_at;
 };
 
-class store {
+class store : public outbox_store {
  public:
-  virtual ~store() = default;
+  ~store() override = default;
 
   // True when the database answers a trivial query.
   virtual task<bool> ping() = 0;

@@ -6,6 +6,7 @@
 #include "base/log.hpp"
 #include "domain/events.hpp"
 #include "domain/texts.hpp"
+#include "storage/postgres/detail/array_literal.hpp"
 #include "storage/postgres/detail/rows.hpp"
 #include "storage/postgres/detail/sql.hpp"
 #include "storage/postgres/message_writer.hpp"
@@ -37,6 +38,24 @@ bool is_violation(const pg_result& r, std::string_view sqlstate, std::string_vie
 }
 
 std::int64_t non_negative(std::int64_t v) { return std::max<std::int64_t>(0, v); }
+
+// Columns event_id, topic, event_key, event_type, payload, created_at.
+log_event read_log_event(row_cursor& c) {
+  log_event e;
+  e.id = event_id{c.id()};
+  e.topic = c.text();
+  e.key = c.text();
+  e.event_type = c.text();
+  e.payload = c.text();
+  e.created_at = c.time();
+  return e;
+}
+
+std::string text_array(const std::vector<std::string>& items) {
+  detail::array_literal list;
+  for (const auto& i : items) list.add(i);
+  return list.str();
+}
 
 template <typename T, typename Read>
 std::vector<T> read_all(const pg_result& r, Read read) {
@@ -322,6 +341,118 @@ class pg_store final : public store {
     const auto m = detail::read_message(c);
     co_await commit_with(*conn, outbox_statement(events::message_event("message.deleted", m, actor, at)));
     co_return true;
+  }
+
+  // ---- outbox, database log, consumer groups (outbox_store.hpp) ----
+
+  task<bool> hold_relay_lease(std::string holder, std::chrono::milliseconds ttl) override {
+    pg_statement s(sql::hold_relay_lease, "hold_relay_lease");
+    s.text(holder).integer(ttl.count());
+    co_return checked(co_await query(s), "hold_relay_lease").rows() > 0;
+  }
+
+  task<void> release_relay_lease(std::string holder) override {
+    checked(co_await query(pg_statement(sql::release_relay_lease, "release_relay_lease").text(holder)),
+            "release_relay_lease");
+  }
+
+  task<std::vector<outbox_row>> unpublished_outbox(std::size_t limit) override {
+    pg_statement s(sql::unpublished_outbox, "unpublished_outbox");
+    s.integer(static_cast<std::int64_t>(limit));
+    co_return read_all<outbox_row>(checked(co_await query(s), "unpublished_outbox"), [](row_cursor& c) {
+      outbox_row r;
+      r.id = c.integer();
+      r.event = read_log_event(c);
+      return r;
+    });
+  }
+
+  task<void> mark_published(std::vector<std::int64_t> ids, timestamp at) override {
+    detail::array_literal list;
+    for (const auto id : ids) list.add(std::to_string(id));
+    pg_statement s(sql::mark_published, "mark_published");
+    s.text(list.str()).time(at);
+    checked(co_await query(s), "mark_published");
+  }
+
+  task<void> append_outbox(std::vector<log_event> events) override {
+    if (events.empty()) co_return;
+    detail::array_literal ids, topics, keys, types, payloads, times;
+    for (const auto& e : events) {
+      ids.add(e.id.str());
+      topics.add(e.topic);
+      keys.add(e.key);
+      types.add(e.event_type);
+      payloads.add(e.payload);
+      times.add(format_iso(e.created_at));
+    }
+    pg_statement s(sql::append_outbox, "append_outbox");
+    s.text(ids.str()).text(topics.str()).text(keys.str()).text(types.str()).text(payloads.str()).text(times.str());
+    checked(co_await query(s), "append_outbox");
+  }
+
+  task<std::int64_t> prune_outbox(timestamp before) override {
+    auto r = co_await query(pg_statement(sql::prune_outbox, "prune_outbox").time(before));
+    co_return checked(r, "prune_outbox").affected();
+  }
+
+  task<std::vector<log_event>> read_log(std::vector<std::string> topics, std::int64_t after,
+                                        std::size_t limit) override {
+    pg_statement s(sql::read_log, "read_log");
+    s.text(text_array(topics)).integer(after).integer(static_cast<std::int64_t>(limit));
+    co_return read_all<log_event>(checked(co_await query(s), "read_log"), [](row_cursor& c) {
+      const auto position = c.integer();
+      auto e = read_log_event(c);
+      e.offset = position;
+      return e;
+    });
+  }
+
+  task<std::int64_t> count_log(std::vector<std::string> topics, std::int64_t after) override {
+    pg_statement s(sql::count_log, "count_log");
+    s.text(text_array(topics)).integer(after);
+    auto r = co_await query(s);
+    checked(r, "count_log");
+    row_cursor c(r, 0);
+    co_return c.integer();
+  }
+
+  task<std::int64_t> group_position(std::string group) override {
+    auto r = co_await query(pg_statement(sql::group_position, "group_position").text(group));
+    checked(r, "group_position");
+    if (r.rows() == 0) co_return 0;
+    row_cursor c(r, 0);
+    co_return c.integer();
+  }
+
+  task<void> commit_group_position(std::string group, std::int64_t position, timestamp at) override {
+    pg_statement s(sql::commit_group_position, "commit_group_position");
+    s.text(group).integer(position).time(at);
+    checked(co_await query(s), "commit_group_position");
+  }
+
+  task<std::vector<event_id>> processed_among(std::string group, std::vector<event_id> ids) override {
+    if (ids.empty()) co_return std::vector<event_id>{};
+    detail::array_literal list;
+    for (const auto& id : ids) list.add(id.str());
+    pg_statement s(sql::processed_among, "processed_among");
+    s.text(group).text(list.str());
+    co_return read_all<event_id>(checked(co_await query(s), "processed_among"),
+                                 [](row_cursor& c) { return event_id{c.id()}; });
+  }
+
+  task<void> record_processed(std::string group, std::vector<event_id> ids, timestamp at) override {
+    if (ids.empty()) co_return;
+    detail::array_literal list;
+    for (const auto& id : ids) list.add(id.str());
+    pg_statement s(sql::record_processed, "record_processed");
+    s.text(group).text(list.str()).time(at);
+    checked(co_await query(s), "record_processed");
+  }
+
+  task<std::int64_t> prune_processed(timestamp before) override {
+    auto r = co_await query(pg_statement(sql::prune_processed, "prune_processed").time(before));
+    co_return checked(r, "prune_processed").affected();
   }
 
  private:

@@ -54,6 +54,25 @@ std::optional<member> member_of(connection& c, const std::string& channel, const
   return rows::member_at(st, 0);
 }
 
+// Columns event_id, topic, event_key, event_type, payload, created_at from `col`.
+log_event log_event_at(const statement& st, int col) {
+  log_event e;
+  e.id = event_id{uuid::parse(st.text(col)).value_or(uuid{})};
+  e.topic = st.text(col + 1);
+  e.key = st.text(col + 2);
+  e.event_type = st.text(col + 3);
+  e.payload = st.text(col + 4);
+  e.created_at = rows::time_at(st, col + 5);
+  return e;
+}
+
+// ",a,b," for matching a topic with instr() in one bound parameter.
+std::string topic_list(const std::vector<std::string>& topics) {
+  std::string out = ",";
+  for (const auto& t : topics) out += t + ",";
+  return out;
+}
+
 // `%` and `_` are matched literally: escaped for LIKE ... ESCAPE '\'.
 std::string like_pattern(std::string_view q) {
   std::string out = "%";
@@ -433,6 +452,156 @@ class sqlite_store final : public store {
         c.prepare("UPDATE messages SET reply_count = reply_count - 1 WHERE id = ?").bind(1, m->parent->str()).exec();
       insert_event(c, events::message_event("message.deleted", *m, actor, at));
       return true;
+    });
+  }
+
+  // ---- outbox, database log, consumer groups (outbox_store.hpp) ----
+
+  task<bool> hold_relay_lease(std::string holder, std::chrono::milliseconds ttl) override {
+    const auto now = micros(system_clock{}.now());
+    const auto until = now + ttl.count() * 1000;
+    co_return co_await exec_.write([holder = std::move(holder), now, until](connection& c) {
+      c.prepare(
+           "INSERT INTO relay_lease (id, holder, expires_at) VALUES (1, ?, ?)"
+           " ON CONFLICT (id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at"
+           " WHERE relay_lease.holder = excluded.holder OR relay_lease.expires_at < ?")
+          .bind_all(holder, until, now)
+          .exec();
+      auto st = c.prepare("SELECT holder FROM relay_lease WHERE id = 1");
+      return st.step() && st.text(0) == holder;
+    });
+  }
+
+  task<void> release_relay_lease(std::string holder) override {
+    co_await exec_.write([holder = std::move(holder)](connection& c) {
+      c.prepare("DELETE FROM relay_lease WHERE id = 1 AND holder = ?").bind_all(holder).exec();
+    });
+  }
+
+  task<std::vector<outbox_row>> unpublished_outbox(std::size_t limit) override {
+    // One writer commits in id order: every unpublished row is safe to read.
+    co_return co_await exec_.read([limit](connection& c) {
+      auto st = c.prepare(
+          "SELECT id, event_id, topic, event_key, event_type, payload, created_at FROM outbox"
+          " WHERE published_at IS NULL ORDER BY id LIMIT ?");
+      st.bind(1, static_cast<std::int64_t>(limit));
+      std::vector<outbox_row> out;
+      while (st.step()) {
+        outbox_row r;
+        r.id = st.int64(0);
+        r.event = log_event_at(st, 1);
+        out.push_back(std::move(r));
+      }
+      return out;
+    });
+  }
+
+  task<void> mark_published(std::vector<std::int64_t> ids, timestamp at) override {
+    co_await exec_.write([ids = std::move(ids), at](connection& c) {
+      auto head = c.prepare("SELECT coalesce(max(position), 0) FROM outbox");
+      head.step();
+      auto position = head.int64(0);
+      for (const auto id : ids)
+        c.prepare("UPDATE outbox SET published_at = ?, position = ? WHERE id = ? AND published_at IS NULL")
+            .bind_all(micros(at), ++position, id)
+            .exec();
+    });
+  }
+
+  task<void> append_outbox(std::vector<log_event> events) override {
+    co_await exec_.write([events = std::move(events)](connection& c) {
+      for (const auto& e : events)
+        c.prepare(
+             "INSERT INTO outbox (event_id, topic, event_key, event_type, payload, created_at)"
+             " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (topic, event_id) DO NOTHING")
+            .bind_all(e.id.str(), e.topic, e.key, e.event_type, e.payload, micros(e.created_at))
+            .exec();
+    });
+  }
+
+  task<std::int64_t> prune_outbox(timestamp before) override {
+    co_return co_await exec_.write([before](connection& c) -> std::int64_t {
+      c.prepare("DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < ?")
+          .bind_all(micros(before))
+          .exec();
+      return c.changes();
+    });
+  }
+
+  task<std::vector<log_event>> read_log(std::vector<std::string> topics, std::int64_t after,
+                                        std::size_t limit) override {
+    co_return co_await exec_.read([topics = topic_list(topics), after, limit](connection& c) {
+      auto st = c.prepare(
+          "SELECT position, event_id, topic, event_key, event_type, payload, created_at FROM outbox"
+          " WHERE position > ? AND instr(?, ',' || topic || ',') > 0 ORDER BY position LIMIT ?");
+      st.bind_all(after, topics, static_cast<std::int64_t>(limit));
+      std::vector<log_event> out;
+      while (st.step()) {
+        auto e = log_event_at(st, 1);
+        e.offset = st.int64(0);
+        out.push_back(std::move(e));
+      }
+      return out;
+    });
+  }
+
+  task<std::int64_t> count_log(std::vector<std::string> topics, std::int64_t after) override {
+    co_return co_await exec_.read([topics = topic_list(topics), after](connection& c) {
+      auto st = c.prepare(
+          "SELECT count(*) FROM outbox WHERE (position > ? OR published_at IS NULL)"
+          " AND instr(?, ',' || topic || ',') > 0");
+      st.bind_all(after, topics);
+      st.step();
+      return st.int64(0);
+    });
+  }
+
+  task<std::int64_t> group_position(std::string group) override {
+    co_return co_await exec_.read([group = std::move(group)](connection& c) -> std::int64_t {
+      auto st = c.prepare("SELECT position FROM consumer_offsets WHERE group_name = ?");
+      st.bind(1, group);
+      return st.step() ? st.int64(0) : 0;
+    });
+  }
+
+  task<void> commit_group_position(std::string group, std::int64_t position, timestamp at) override {
+    co_await exec_.write([group = std::move(group), position, at](connection& c) {
+      c.prepare(
+           "INSERT INTO consumer_offsets (group_name, position, updated_at) VALUES (?, ?, ?)"
+           " ON CONFLICT (group_name) DO UPDATE SET position = max(position, excluded.position),"
+           " updated_at = excluded.updated_at")
+          .bind_all(group, position, micros(at))
+          .exec();
+    });
+  }
+
+  task<std::vector<event_id>> processed_among(std::string group, std::vector<event_id> ids) override {
+    co_return co_await exec_.read([group = std::move(group), ids = std::move(ids)](connection& c) {
+      std::vector<event_id> out;
+      for (const auto& id : ids) {
+        auto st = c.prepare("SELECT 1 FROM consumer_events WHERE group_name = ? AND event_id = ?");
+        st.bind_all(group, id.str());
+        if (st.step()) out.push_back(id);
+      }
+      return out;
+    });
+  }
+
+  task<void> record_processed(std::string group, std::vector<event_id> ids, timestamp at) override {
+    co_await exec_.write([group = std::move(group), ids = std::move(ids), at](connection& c) {
+      for (const auto& id : ids)
+        c.prepare(
+             "INSERT INTO consumer_events (group_name, event_id, processed_at) VALUES (?, ?, ?)"
+             " ON CONFLICT DO NOTHING")
+            .bind_all(group, id.str(), micros(at))
+            .exec();
+    });
+  }
+
+  task<std::int64_t> prune_processed(timestamp before) override {
+    co_return co_await exec_.write([before](connection& c) -> std::int64_t {
+      c.prepare("DELETE FROM consumer_events WHERE processed_at < ?").bind_all(micros(before)).exec();
+      return c.changes();
     });
   }
 

@@ -260,4 +260,59 @@ inline constexpr const char* delete_message =
     "  WHERE id IN (SELECT parent_id FROM m) AND reply_count > 0) "
     "SELECT " SL_PG_MESSAGE_COLUMNS " FROM m LEFT JOIN users u ON u.id = m.user_id";
 
+// ---- outbox, database log, consumer groups (domain/outbox_store.hpp) ----
+
+#define SL_PG_LOG_COLUMNS "event_id, topic, event_key, event_type, payload, created_at"
+// $1 holder, $2 ttl in ms. A row comes back only when the holder holds the lease.
+inline constexpr const char* hold_relay_lease =
+    "INSERT INTO relay_lease (id, holder, expires_at) "
+    "VALUES (1, $1, clock_timestamp() + $2::bigint * interval '1 millisecond') "
+    "ON CONFLICT (id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at "
+    "WHERE relay_lease.holder = excluded.holder OR relay_lease.expires_at < clock_timestamp() "
+    "RETURNING holder";
+// $1 holder
+inline constexpr const char* release_relay_lease = "DELETE FROM relay_lease WHERE id = 1 AND holder = $1";
+// $1 limit. Rows of transactions older than every running one only: a row a
+// running transaction could precede is not read yet.
+inline constexpr const char* unpublished_outbox =
+    "SELECT id, " SL_PG_LOG_COLUMNS
+    " FROM outbox WHERE published_at IS NULL AND txid < pg_snapshot_xmin(pg_current_snapshot()) "
+    "ORDER BY id LIMIT $1::bigint";
+// $1 ids (bigint[], in order), $2 now. Positions continue from the greatest.
+inline constexpr const char* mark_published =
+    "WITH base AS (SELECT coalesce(max(position), 0) AS p FROM outbox), "
+    "ordered AS (SELECT id, ord FROM unnest($1::bigint[]) WITH ORDINALITY AS t(id, ord)) "
+    "UPDATE outbox o SET published_at = $2::timestamptz, position = base.p + ordered.ord "
+    "FROM base, ordered WHERE o.id = ordered.id AND o.published_at IS NULL";
+// $1..$6 arrays: event ids, topics, keys, types, payloads, times.
+inline constexpr const char* append_outbox =
+    "INSERT INTO outbox (" SL_PG_LOG_COLUMNS
+    ") SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]) "
+    "ON CONFLICT (topic, event_id) DO NOTHING";
+// $1 before
+inline constexpr const char* prune_outbox = "DELETE FROM outbox WHERE published_at < $1::timestamptz";
+// $1 topics, $2 after, $3 limit
+inline constexpr const char* read_log =
+    "SELECT position, " SL_PG_LOG_COLUMNS
+    " FROM outbox WHERE position > $2::bigint AND topic = ANY($1::text[]) ORDER BY position LIMIT $3::bigint";
+// $1 topics, $2 after. Unpublished rows count too (a group's lag).
+inline constexpr const char* count_log =
+    "SELECT count(*) FROM outbox WHERE (position > $2::bigint OR published_at IS NULL) AND topic = ANY($1::text[])";
+// $1 group
+inline constexpr const char* group_position = "SELECT position FROM consumer_offsets WHERE group_name = $1";
+// $1 group, $2 position, $3 now. Never moves a group back.
+inline constexpr const char* commit_group_position =
+    "INSERT INTO consumer_offsets (group_name, position, updated_at) VALUES ($1, $2::bigint, $3::timestamptz) "
+    "ON CONFLICT (group_name) DO UPDATE SET position = GREATEST(consumer_offsets.position, excluded.position), "
+    "updated_at = excluded.updated_at";
+// $1 group, $2 event ids
+inline constexpr const char* processed_among =
+    "SELECT event_id FROM consumer_events WHERE group_name = $1 AND event_id = ANY($2::uuid[])";
+// $1 group, $2 event ids, $3 now
+inline constexpr const char* record_processed =
+    "INSERT INTO consumer_events (group_name, event_id, processed_at) "
+    "SELECT $1, id, $3::timestamptz FROM unnest($2::uuid[]) AS t(id) ON CONFLICT DO NOTHING";
+// $1 before
+inline constexpr const char* prune_processed = "DELETE FROM consumer_events WHERE processed_at < $1::timestamptz";
+
 }  // namespace sl::storage::postgres::sql

@@ -1,0 +1,188 @@
+#include "events/consumer.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/parse.hpp>
+#include <unordered_set>
+
+#include "base/log.hpp"
+#include "events/metrics.hpp"
+
+namespace sl::events {
+namespace {
+
+namespace asio = boost::asio;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+std::string field_of(const boost::json::object& o, std::string_view name) {
+  auto* v = o.if_contains(name);
+  return v && v->is_string() ? std::string(v->as_string()) : std::string("-");
+}
+
+}  // namespace
+
+std::string describe_processing(const domain::log_event& e) {
+  boost::json::error_code ec;
+  auto v = boost::json::parse(e.payload, ec);
+  std::string out = "Processing " + (e.event_type.empty() ? std::string("unknown") : e.event_type) + " event: ";
+  if (ec || !v.is_object()) return out + "unreadable payload";
+  const auto& o = v.as_object();
+  if (e.event_type.starts_with("message."))
+    return out + "message_id=" + field_of(o, "message_id") + ", channel_id=" + field_of(o, "channel_id");
+  if (o.contains("channel_id"))
+    return out + "channel_id=" + field_of(o, "channel_id") + ", user_id=" + field_of(o, "user_id");
+  return out + "user_id=" + field_of(o, "user_id");
+}
+
+consumer::consumer(asio::any_io_executor ex, domain::event_log& log, domain::outbox_store& db, const clock& clk,
+                   consumer_settings s, event_handler handler)
+    : ex_(std::move(ex)),
+      log_(log),
+      db_(db),
+      clock_(clk),
+      s_(std::move(s)),
+      handler_(std::move(handler)),
+      wake_(ex_),
+      done_(ex_, asio::steady_timer::time_point::max()) {}
+
+void consumer::start() {
+  running_ = true;
+  asio::co_spawn(ex_, run(), [this](const std::exception_ptr& ep) {
+    if (ep) {
+      try {
+        std::rethrow_exception(ep);
+      } catch (const std::exception& e) {
+        log::error("consumer stopped", {{"group", s_.group}, {"error", e.what()}});
+      }
+    }
+    running_ = false;
+    done_.cancel();
+  });
+}
+
+task<void> consumer::stop() { co_await asio::co_spawn(ex_, wait_stopped(), asio::use_awaitable); }
+
+task<void> consumer::wait_stopped() {
+  stopping_ = true;
+  wake_.cancel();
+  while (running_) co_await done_.async_wait(use_tuple);
+}
+
+task<void> consumer::sleep(std::chrono::milliseconds d) {
+  wake_.expires_after(d);
+  co_await wake_.async_wait(use_tuple);
+}
+
+task<void> consumer::run() {
+  auto retry = s_.backoff_min;
+  while (!stopping_) {
+    std::unique_ptr<domain::event_stream> stream;
+    try {
+      co_await log_.ensure_topics(s_.topics);
+      stream = co_await log_.subscribe(s_.group, s_.topics);
+      log::info("consumer joined its group", {{"group", s_.group}, {"log", std::string(log_.name())}});
+      retry = s_.backoff_min;
+      co_await consume(*stream);
+    } catch (const std::exception& e) {
+      // The log or the database is down: join again after a while.
+      log::warn("consumer failed, will retry", {{"group", s_.group}, {"error", e.what()}});
+    }
+    if (stream) {
+      try {
+        co_await stream->close();
+      } catch (const std::exception& e) {
+        log::warn("consumer could not leave its group", {{"group", s_.group}, {"error", e.what()}});
+      }
+    }
+    if (stopping_) break;
+    co_await sleep(retry);
+    retry = std::min(retry * 2, s_.backoff_max);
+  }
+}
+
+task<void> consumer::consume(domain::event_stream& stream) {
+  bool idle = true;
+  while (!stopping_) {
+    // Measuring lag costs Kafka round trips: done while idle, or now and then
+    // under load, so that it rarely delays events.
+    const auto since = std::chrono::steady_clock::now() - last_lag_;
+    if ((idle && since >= s_.lag_every) || since >= 6 * s_.lag_every) {
+      last_lag_ = std::chrono::steady_clock::now();
+      metrics::consumer_lag(s_.group).Set(static_cast<double>(co_await stream.lag()));
+    }
+    auto batch = co_await stream.poll(s_.batch, s_.poll_wait);
+    idle = batch.empty();
+    if (batch.empty()) continue;
+    std::vector<event_id> ids;
+    for (const auto& e : batch)
+      if (e.id != event_id{}) ids.push_back(e.id);
+    const auto seen = co_await db_.processed_among(s_.group, ids);
+    std::unordered_set<std::string> done;
+    for (const auto& id : seen) done.insert(id.str());
+    std::vector<event_id> handled;
+    for (const auto& e : batch) {
+      if (e.id != event_id{} && done.contains(e.id.str())) {
+        metrics::consumer_events(s_.group, "duplicate").Increment();
+        continue;
+      }
+      co_await handle(e);
+      if (e.id != event_id{}) {
+        handled.push_back(e.id);
+        done.insert(e.id.str());  // a duplicate inside one batch
+      }
+    }
+    co_await db_.record_processed(s_.group, std::move(handled), clock_.now());
+    co_await stream.commit(batch);
+  }
+}
+
+task<void> consumer::handle(const domain::log_event& e) {
+  log::info(describe_processing(e), {{"group", s_.group}, {"event_id", e.id.str()}, {"topic", e.topic}});
+  auto backoff = s_.backoff_min;
+  std::string error;
+  for (int attempt = 1; attempt <= s_.max_attempts; ++attempt) {
+    try {
+      if (e.id == event_id{}) throw std::runtime_error("the event has no event_id");
+      co_await handler_(e);
+      metrics::consumer_events(s_.group, "processed").Increment();
+      co_return;
+    } catch (const std::exception& ex) {
+      error = ex.what();
+    }
+    if (attempt == s_.max_attempts) break;
+    metrics::consumer_retries(s_.group).Increment();
+    log::warn("event handler failed, will retry",
+              {{"group", s_.group}, {"event_id", e.id.str()}, {"attempt", attempt}, {"error", error}});
+    co_await sleep(backoff);
+    backoff = std::min(backoff * 2, s_.backoff_max);
+  }
+  co_await dead_letter(e, error, s_.max_attempts);
+}
+
+task<void> consumer::dead_letter(const domain::log_event& e, const std::string& error, int attempts) {
+  auto dead = e;
+  dead.topic = e.topic + std::string(domain::dead_letter_suffix);
+  if (dead.id == event_id{}) dead.id = event_id::generate();  // the database log needs one
+  dead.headers.emplace_back("error", error);
+  dead.headers.emplace_back("attempts", std::to_string(attempts));
+  dead.headers.emplace_back("consumer_group", s_.group);
+  dead.headers.emplace_back("original_topic", e.topic);
+  // A dead letter must not be lost: retry until the log takes it.
+  auto backoff = s_.backoff_min;
+  for (;;) {
+    try {
+      co_await log_.sink().append({dead});
+      break;
+    } catch (const std::exception& ex) {
+      log::warn("dead letter not stored, will retry", {{"group", s_.group}, {"error", ex.what()}});
+    }
+    co_await sleep(backoff);
+    backoff = std::min(backoff * 2, s_.backoff_max);
+  }
+  metrics::consumer_events(s_.group, "dead_lettered").Increment();
+  log::error("event dead-lettered after its retries",
+             {{"group", s_.group}, {"event_id", e.id.str()}, {"topic", dead.topic}, {"error", error}});
+}
+
+}  // namespace sl::events

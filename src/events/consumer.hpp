@@ -1,0 +1,81 @@
+#pragma once
+// The consumer framework of the services behind the event log (analytics,
+// notifications, tools): one member of a consumer group reading its topics
+// with at-least-once delivery.
+//
+// For each polled batch, in order: an event the group already processed (its
+// event_id is remembered in the store) is skipped; the others go to the
+// handler, retried with exponential backoff when it throws; after
+// `max_attempts` the event is appended to `<topic>.dlq` (with the error in its
+// headers) and consumption goes on. Only then are the batch's ids remembered
+// and its positions committed, so a crash replays the batch and the handler
+// must tolerate seeing an event again in that window (exactly once needs the
+// handler to store its effect and the event id in one transaction).
+// Logs "Processing <event_type> event: message_id=<id>, channel_id=<id>" per
+// event; exports processed/duplicate/dead-lettered counts, retries and lag.
+//
+// Threads: runs as one coroutine on `ex`; start()/stop() from any thread.
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "base/task.hpp"
+#include "base/time.hpp"
+#include "domain/event_log.hpp"
+#include "domain/outbox_store.hpp"
+
+namespace sl::events {
+
+struct consumer_settings {
+  std::string group;
+  std::vector<std::string> topics;
+  std::size_t batch = 100;
+  std::chrono::milliseconds poll_wait{500};
+  int max_attempts = 5;  // handler calls before dead-lettering
+  std::chrono::milliseconds backoff_min{100};
+  std::chrono::milliseconds backoff_max{5000};
+  std::chrono::milliseconds lag_every{5000};
+};
+
+// Handles one event; throws to have it retried.
+using event_handler = std::function<task<void>(const domain::log_event&)>;
+
+class consumer {
+ public:
+  consumer(boost::asio::any_io_executor ex, domain::event_log& log, domain::outbox_store& db, const clock& clk,
+           consumer_settings s, event_handler handler);
+
+  void start();
+  // Finishes the event in hand, commits what was handled, leaves the group.
+  task<void> stop();
+
+ private:
+  task<void> run();
+  task<void> wait_stopped();
+  task<void> consume(domain::event_stream& stream);
+  // Handles one event with retries; dead-letters it after the last attempt.
+  task<void> handle(const domain::log_event& e);
+  task<void> dead_letter(const domain::log_event& e, const std::string& error, int attempts);
+  task<void> sleep(std::chrono::milliseconds d);
+
+  boost::asio::any_io_executor ex_;
+  domain::event_log& log_;
+  domain::outbox_store& db_;
+  const clock& clock_;
+  consumer_settings s_;
+  event_handler handler_;
+  boost::asio::steady_timer wake_;
+  boost::asio::steady_timer done_;
+  bool stopping_ = false;
+  bool running_ = false;
+  std::chrono::steady_clock::time_point last_lag_{};
+};
+
+// "Processing message.created event: message_id=<id>, channel_id=<id>".
+std::string describe_processing(const domain::log_event& e);
+
+}  // namespace sl::events

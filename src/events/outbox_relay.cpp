@@ -1,0 +1,166 @@
+#include "events/outbox_relay.hpp"
+
+#include <csignal>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/parse.hpp>
+
+#include "base/log.hpp"
+#include "events/metrics.hpp"
+
+namespace sl::events {
+namespace {
+
+namespace asio = boost::asio;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+// "Published message.created event for message <id>" (contract of the logs);
+// other events name their key.
+void log_published(const domain::log_event& e) {
+  std::string subject = "key " + e.key;
+  if (e.event_type.starts_with("message.")) {
+    boost::json::error_code ec;
+    auto v = boost::json::parse(e.payload, ec);
+    if (!ec && v.is_object())
+      if (auto* id = v.as_object().if_contains("message_id"); id && id->is_string())
+        subject = "message " + std::string(id->as_string());
+  }
+  log::info("Published " + e.event_type + " event for " + subject,
+            {{"event_id", e.id.str()}, {"topic", e.topic}, {"key", e.key}});
+}
+
+}  // namespace
+
+outbox_relay::outbox_relay(asio::any_io_executor ex, domain::store& db, domain::event_log& log, bool ship,
+                           const clock& clk, relay_settings s)
+    : ex_(std::move(ex)),
+      db_(db),
+      log_(log),
+      ship_(ship),
+      clock_(clk),
+      s_(std::move(s)),
+      wake_(ex_),
+      done_(ex_, asio::steady_timer::time_point::max()) {}
+
+void outbox_relay::start() {
+  stopping_ = false;
+  running_ = true;
+  asio::co_spawn(ex_, run(), [this](const std::exception_ptr& ep) {
+    if (ep) {
+      try {
+        std::rethrow_exception(ep);
+      } catch (const std::exception& e) {
+        log::error("outbox relay stopped", {{"error", e.what()}});
+      }
+    }
+    running_ = false;
+    done_.cancel();
+  });
+}
+
+void outbox_relay::nudge() {
+  asio::post(ex_, [this] {
+    nudged_ = true;
+    wake_.cancel();
+  });
+}
+
+task<void> outbox_relay::stop() { co_await asio::co_spawn(ex_, wait_stopped(), asio::use_awaitable); }
+
+task<void> outbox_relay::wait_stopped() {
+  stopping_ = true;
+  wake_.cancel();
+  while (running_) co_await done_.async_wait(use_tuple);
+}
+
+task<void> outbox_relay::sleep(std::chrono::milliseconds d) {
+  wake_.expires_after(d);
+  co_await wake_.async_wait(use_tuple);
+}
+
+task<void> outbox_relay::run() {
+  auto idle = s_.idle_min;
+  auto retry = s_.retry_min;
+  while (!stopping_) {
+    std::string failure;
+    try {
+      if (!co_await db_.hold_relay_lease(s_.holder, s_.lease_ttl)) {
+        metrics::relay_leader().Set(0);
+        co_await sleep(s_.lease_ttl / 3);
+        continue;
+      }
+      metrics::relay_leader().Set(1);
+      const bool busy = co_await relay_once();
+      retry = s_.retry_min;
+      if (std::chrono::steady_clock::now() - last_prune_ >= s_.prune_every) co_await prune();
+      if (busy || nudged_) {
+        idle = s_.idle_min;
+        continue;
+      }
+      co_await sleep(idle);
+      idle = std::min(idle * 2, s_.idle_max);
+      continue;
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+    // Kafka or the database is down: the rows wait in the outbox.
+    metrics::relay_errors().Increment();
+    log::warn("outbox relay: batch failed, will retry", {{"error", failure}, {"retry_ms", retry.count()}});
+    co_await sleep(retry);
+    retry = std::min(retry * 2, s_.retry_max);
+  }
+  co_await release();
+}
+
+task<void> outbox_relay::release() {
+  try {
+    co_await db_.release_relay_lease(s_.holder);
+  } catch (const std::exception& e) {
+    log::warn("outbox relay: could not release its lease", {{"error", e.what()}});
+  }
+  metrics::relay_leader().Set(0);
+}
+
+task<bool> outbox_relay::relay_once() {
+  nudged_ = false;
+  if (!topics_ready_) {
+    co_await log_.ensure_topics(s_.topics);
+    topics_ready_ = true;
+  }
+  auto rows = co_await db_.unpublished_outbox(s_.batch);
+  if (rows.empty()) co_return false;
+  std::vector<std::int64_t> ids;
+  ids.reserve(rows.size());
+  for (const auto& r : rows) ids.push_back(r.id);
+  if (ship_) {
+    std::vector<domain::log_event> events;
+    events.reserve(rows.size());
+    for (const auto& r : rows) events.push_back(r.event);
+    co_await log_.sink().append(std::move(events));
+    if (s_.crash_after_append) {
+      log::warn("outbox relay: crashing after an append, as configured (tests)", {{"events", rows.size()}});
+      ::raise(SIGKILL);
+    }
+  }
+  co_await db_.mark_published(std::move(ids), clock_.now());
+  const auto now = clock_.now();
+  for (const auto& r : rows) {
+    log_published(r.event);
+    metrics::relay_delay().Observe(std::chrono::duration<double>(now - r.event.created_at).count());
+  }
+  metrics::relay_published().Increment(static_cast<double>(rows.size()));
+  co_return rows.size() == s_.batch;
+}
+
+task<void> outbox_relay::prune() {
+  last_prune_ = std::chrono::steady_clock::now();
+  const auto now = clock_.now();
+  const auto outbox = co_await db_.prune_outbox(now - s_.retention);
+  const auto processed = co_await db_.prune_processed(now - s_.processed_retention);
+  if (outbox || processed) log::info("pruned the outbox", {{"published_rows", outbox}, {"processed_ids", processed}});
+}
+
+}  // namespace sl::events

@@ -1,0 +1,144 @@
+// Store contract: the outbox as the relay's queue and as the database event
+// log, the relay lease, and consumer groups' positions and processed events.
+
+#include <algorithm>
+#include <thread>
+
+#include "store_fixture.hpp"
+
+namespace sl::test {
+namespace {
+
+using domain::log_event;
+
+log_event event_on(std::string topic, std::string key, timestamp at) {
+  log_event e;
+  e.id = event_id::generate();
+  e.topic = std::move(topic);
+  e.key = std::move(key);
+  e.event_type = "presence.online";
+  e.payload = R"({"event_id":")" + e.id.str() + R"(","event_type":"presence.online","note":"ü"})";
+  e.created_at = at;
+  return e;
+}
+
+std::vector<std::int64_t> ids_of(const std::vector<domain::outbox_row>& rows) {
+  std::vector<std::int64_t> out;
+  for (const auto& r : rows) out.push_back(r.id);
+  return out;
+}
+
+TEST_P(store_contract, unpublished_outbox_lists_write_events_oldest_first) {
+  auto ann = make_user("ann");
+  auto ch = make_channel(ann, "general");
+  send(ann, ch, "one");
+  send(ann, ch, "two");
+  auto rows = run(db().unpublished_outbox(100));
+  std::vector<std::string> types;
+  for (const auto& r : rows) types.push_back(r.event.event_type);
+  EXPECT_EQ(types,
+            (std::vector<std::string>{"user.registered", "channel.created", "message.created", "message.created"}));
+  const auto ids = ids_of(rows);
+  EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end()));
+  EXPECT_EQ(rows[2].event.topic, "signalink.messages");
+  EXPECT_EQ(rows[2].event.key, ch.id.str());
+  EXPECT_NE(rows[2].event.payload.find("\"seq\":1"), std::string::npos);
+  EXPECT_EQ(run(db().unpublished_outbox(2)).size(), 2u);
+}
+
+TEST_P(store_contract, mark_published_gives_consecutive_positions_in_the_order_given) {
+  auto ann = make_user("ann");
+  auto ch = make_channel(ann, "general");
+  send(ann, ch, "one");
+  auto rows = run(db().unpublished_outbox(100));
+  ASSERT_EQ(rows.size(), 3u);
+  run(db().mark_published(ids_of(rows), tick()));
+  EXPECT_TRUE(run(db().unpublished_outbox(100)).empty());
+
+  const std::vector<std::string> all{"signalink.messages", "signalink.analytics"};
+  auto log = run(db().read_log(all, 0, 100));
+  ASSERT_EQ(log.size(), 3u);
+  for (std::size_t i = 0; i < log.size(); ++i) {
+    EXPECT_EQ(log[i].offset, static_cast<std::int64_t>(i + 1));
+    EXPECT_EQ(log[i].id, rows[i].event.id);
+    EXPECT_EQ(log[i].payload, rows[i].event.payload);
+  }
+  EXPECT_EQ(run(db().read_log({"signalink.messages"}, 0, 100)).size(), 1u);
+  EXPECT_EQ(run(db().read_log(all, 2, 100)).size(), 1u);
+  EXPECT_EQ(run(db().count_log(all, 1)), 2);
+
+  // The next batch continues after the last position.
+  send(ann, ch, "two");
+  auto more = run(db().unpublished_outbox(100));
+  ASSERT_EQ(more.size(), 1u);
+  run(db().mark_published(ids_of(more), tick()));
+  auto tail = run(db().read_log(all, 3, 100));
+  ASSERT_EQ(tail.size(), 1u);
+  EXPECT_EQ(tail[0].offset, 4);
+}
+
+TEST_P(store_contract, append_outbox_skips_a_repeated_event_but_not_its_dead_letter) {
+  auto e = event_on("signalink.presence", user_id::generate().str(), tick());
+  run(db().append_outbox({e, e}));
+  auto dead = e;
+  dead.topic = "signalink.presence.dlq";
+  run(db().append_outbox({dead}));
+  auto rows = run(db().unpublished_outbox(100));
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].event.topic, "signalink.presence");
+  EXPECT_EQ(rows[0].event.payload, e.payload);
+  EXPECT_EQ(rows[0].event.created_at, e.created_at);
+  EXPECT_EQ(rows[1].event.topic, "signalink.presence.dlq");
+  EXPECT_EQ(rows[1].event.id, e.id);
+}
+
+TEST_P(store_contract, prune_outbox_removes_only_rows_published_before) {
+  run(db().append_outbox({event_on("t", "k", tick()), event_on("t", "k", tick())}));
+  auto rows = run(db().unpublished_outbox(100));
+  const auto early = tick();
+  run(db().mark_published({rows[0].id}, early));
+  run(db().append_outbox({event_on("t", "k", tick())}));
+  EXPECT_EQ(run(db().prune_outbox(tick())), 1);
+  EXPECT_EQ(run(db().unpublished_outbox(100)).size(), 2u);
+  EXPECT_TRUE(run(db().read_log({"t"}, 0, 100)).empty());
+}
+
+TEST_P(store_contract, the_relay_lease_has_one_holder_until_it_expires) {
+  using namespace std::chrono_literals;
+  EXPECT_TRUE(run(db().hold_relay_lease("a", 300ms)));
+  EXPECT_FALSE(run(db().hold_relay_lease("b", 300ms)));
+  EXPECT_TRUE(run(db().hold_relay_lease("a", 300ms)));  // renewed
+  std::this_thread::sleep_for(400ms);                   // the lease's own expiry is what is tested
+  EXPECT_TRUE(run(db().hold_relay_lease("b", 300ms)));
+  EXPECT_FALSE(run(db().hold_relay_lease("a", 300ms)));
+  run(db().release_relay_lease("a"));  // not a's to give
+  EXPECT_FALSE(run(db().hold_relay_lease("a", 300ms)));
+  run(db().release_relay_lease("b"));
+  EXPECT_TRUE(run(db().hold_relay_lease("a", 300ms)));
+}
+
+TEST_P(store_contract, group_positions_start_at_zero_and_never_move_back) {
+  EXPECT_EQ(run(db().group_position("g")), 0);
+  run(db().commit_group_position("g", 5, tick()));
+  EXPECT_EQ(run(db().group_position("g")), 5);
+  run(db().commit_group_position("g", 3, tick()));
+  EXPECT_EQ(run(db().group_position("g")), 5);
+  EXPECT_EQ(run(db().group_position("other")), 0);
+}
+
+TEST_P(store_contract, processed_events_are_remembered_per_group_until_pruned) {
+  const auto a = event_id::generate();
+  const auto b = event_id::generate();
+  EXPECT_TRUE(run(db().processed_among("g", {a, b})).empty());
+  run(db().record_processed("g", {a}, tick()));
+  run(db().record_processed("g", {a}, tick()));  // twice is fine
+  EXPECT_EQ(run(db().processed_among("g", {a, b})), std::vector<event_id>{a});
+  EXPECT_TRUE(run(db().processed_among("h", {a, b})).empty());
+  const auto later = tick();
+  run(db().record_processed("g", {b}, tick()));
+  EXPECT_EQ(run(db().prune_processed(later)), 1);
+  EXPECT_EQ(run(db().processed_among("g", {a, b})), std::vector<event_id>{b});
+}
+
+}  // namespace
+}  // namespace sl::test
