@@ -11,6 +11,8 @@ pkg_check_modules(sodium REQUIRED IMPORTED_TARGET libsodium)
 pkg_check_modules(libpq REQUIRED IMPORTED_TARGET libpq)
 # hiredis 0.14 (Debian 12): the Redis broker drives its async API on Asio.
 pkg_check_modules(hiredis REQUIRED IMPORTED_TARGET hiredis)
+# librdkafka 2.0 (Debian 12): the Kafka event log drives its C API on Asio.
+pkg_check_modules(rdkafka REQUIRED IMPORTED_TARGET rdkafka)
 # jemalloc replaces glibc malloc in the binaries: many small allocations cross
 # threads (I/O threads, database threads), where glibc's arenas contend
 # (docs/benchmarks.md: +50% REST writes on SQLite).
