@@ -169,6 +169,37 @@ void add_options(CLI::App& cmd, config& c) {
                  "How long an out-of-order message waits before the store fills the gap")
       ->envname("WS_GAP_WAIT_MS")
       ->capture_default_str();
+  cmd.add_option("--kafka-partitions", c.kafka_partitions, "Partitions of the topics Signalink creates in Kafka")
+      ->envname("KAFKA_PARTITIONS")
+      ->capture_default_str();
+  cmd.add_option("--kafka-delivery-timeout-ms", c.kafka_delivery_timeout_ms,
+                 "A batch Kafka has not acknowledged by then is retried")
+      ->envname("KAFKA_DELIVERY_TIMEOUT_MS")
+      ->capture_default_str();
+  cmd.add_option("--relay-batch", c.relay_batch, "Outbox rows the relay ships per batch")
+      ->envname("RELAY_BATCH")
+      ->capture_default_str();
+  cmd.add_option("--event-log-retention-hours", c.event_log_retention_hours,
+                 "Published outbox rows (the database log) are kept this long")
+      ->envname("EVENT_LOG_RETENTION_HOURS")
+      ->capture_default_str();
+  cmd.add_option("--consumer-max-attempts", c.consumer_max_attempts,
+                 "Handler attempts before an event goes to <topic>.dlq")
+      ->envname("CONSUMER_MAX_ATTEMPTS")
+      ->capture_default_str();
+  cmd.add_option("--consumer-backoff-ms", c.consumer_backoff_ms, "First retry delay of a failed event")
+      ->envname("CONSUMER_BACKOFF_MS")
+      ->capture_default_str();
+  cmd.add_option("--consumer-backoff-max-ms", c.consumer_backoff_max_ms, "Retry delays double up to this")
+      ->envname("CONSUMER_BACKOFF_MAX_MS")
+      ->capture_default_str();
+  cmd.add_option("--presence-flush-ms", c.presence_flush_ms,
+                 "Presence events are appended to the log in batches this often")
+      ->envname("PRESENCE_FLUSH_MS")
+      ->capture_default_str();
+  cmd.add_option("--relay-crash-after-append", c.relay_crash_after_append,
+                 "Tests only: kill the process after the relay's first append, before marking it sent")
+      ->envname("SIGNALINK_TEST_RELAY_CRASH_AFTER_APPEND");
   cmd.add_option("--redis-heartbeat-ms", c.redis_heartbeat_ms, "Node heartbeat period in Redis")
       ->envname("REDIS_HEARTBEAT_MS")
       ->capture_default_str();
@@ -186,6 +217,8 @@ std::string validate(const config& c) {
   if (c.production() && c.password_hash_cost == "fast")
     return "PASSWORD_HASH_COST=fast is for tests and benchmarks; it is refused when ENVIRONMENT=production";
   if (c.access_token_expire_minutes <= 0) return "ACCESS_TOKEN_EXPIRE_MINUTES must be positive";
+  if (c.production() && c.relay_crash_after_append)
+    return "SIGNALINK_TEST_RELAY_CRASH_AFTER_APPEND is for tests; it is refused when ENVIRONMENT=production";
   return {};
 }
 

@@ -57,6 +57,16 @@ struct config {
   std::size_t ws_typing_max_subscribers = 1000;
   int ws_rate_limit_close_after = 10;
   int ws_gap_wait_ms = 100;
+  // Event log (contract.md section 4).
+  int kafka_partitions = 3;
+  int kafka_delivery_timeout_ms = 15000;
+  std::size_t relay_batch = 500;
+  int event_log_retention_hours = 168;
+  int consumer_max_attempts = 5;
+  int consumer_backoff_ms = 100;
+  int consumer_backoff_max_ms = 5000;
+  int presence_flush_ms = 1000;
+  bool relay_crash_after_append = false;  // tests only
   // Redis broker.
   int redis_heartbeat_ms = 3000;
   int redis_presence_ttl_ms = 10000;

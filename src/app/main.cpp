@@ -18,8 +18,16 @@ int main(int argc, char** argv) {
   auto* api = cli.add_subcommand("api", "Run the REST API role (port 8000)");
   auto* gateway = cli.add_subcommand("gateway", "Run the WebSocket gateway role (port 8001)");
   auto* migrate_cmd = cli.add_subcommand("migrate", "Apply the database schema and exit");
+  auto* events_cmd = cli.add_subcommand("events", "Tools for the event log");
+  events_cmd->require_subcommand(1);
+  auto* tail_cmd = events_cmd->add_subcommand(
+      "tail", "Consume events as a consumer group and print each one's JSON on a line of stdout");
+  std::string tail_group = "signalink-tail";
+  std::vector<std::string> tail_topics;
+  tail_cmd->add_option("--group", tail_group, "Consumer group (positions are kept per group)")->capture_default_str();
+  tail_cmd->add_option("--topic", tail_topics, "Topic to read (repeatable; default: all of Signalink's)");
   auto* version_cmd = cli.add_subcommand("version", "Print the version and exit");
-  for (auto* cmd : {serve, api, gateway, migrate_cmd}) add_options(*cmd, cfg);
+  for (auto* cmd : {serve, api, gateway, migrate_cmd, tail_cmd}) add_options(*cmd, cfg);
 
   CLI11_PARSE(cli, argc, argv);
 
@@ -33,6 +41,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (migrate_cmd->parsed()) return sl::app::migrate(cfg);
+  if (tail_cmd->parsed()) return tail_events(cfg, tail_group, tail_topics);
   // The analytics and notifier roles join `serve` as they are built.
   if (api->parsed()) return run(cfg, {role::api});
   if (gateway->parsed()) return run(cfg, {role::gateway});

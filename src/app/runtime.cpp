@@ -9,17 +9,24 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
+#include <boost/json/parse.hpp>
 #include <filesystem>
 #include <iostream>
 #include <thread>
 
 #include "app/version.hpp"
 #include "base/log.hpp"
+#include "base/random.hpp"
 #include "broker/local/local_broker.hpp"
 #include "broker/redis/redis_broker.hpp"
 #include "domain/auth_service.hpp"
 #include "domain/channel_service.hpp"
 #include "domain/message_service.hpp"
+#include "events/consumer.hpp"
+#include "events/db_log.hpp"
+#include "events/kafka/kafka_log.hpp"
+#include "events/outbox_relay.hpp"
+#include "events/presence_recorder.hpp"
 #include "net/io_pool.hpp"
 #include "security/argon2_hasher.hpp"
 #include "security/jwt_codec.hpp"
@@ -45,6 +52,57 @@ task<std::unique_ptr<domain::store>> open_store(asio::any_io_executor ex, const 
   co_return storage::sqlite::open(storage::sqlite::options{sqlite_path(url), c.sqlite_readers});
 }
 
+std::vector<std::string> all_topics() {
+  return {"signalink.messages", "signalink.notifications", "signalink.analytics", "signalink.presence"};
+}
+
+// This process's name for the relay lease: host, pid and a random suffix.
+std::string relay_holder() {
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  return std::string(host) + ":" + std::to_string(::getpid()) + ":" + random_hex(4);
+}
+
+std::unique_ptr<domain::event_log> open_event_log(asio::any_io_executor ex, const config& c, domain::store& db,
+                                                  const clock& clk) {
+  if (c.kafka_bootstrap_servers.empty()) return std::make_unique<events::db_log>(db, clk);
+  events::kafka::kafka_settings ks;
+  ks.bootstrap = c.kafka_bootstrap_servers;
+  ks.partitions = c.kafka_partitions;
+  ks.delivery_timeout = std::chrono::milliseconds(c.kafka_delivery_timeout_ms);
+  return events::kafka::open_kafka_log(std::move(ex), ks);
+}
+
+// Announces committed writes to live subscribers and wakes the outbox relay,
+// so an event leaves as soon as its write commits instead of at the relay's
+// next idle check.
+class committed_writes final : public domain::realtime_sink {
+ public:
+  explicit committed_writes(domain::realtime_sink& live) : live_(live) {}
+  void relay_to(events::outbox_relay* r) { relay_ = r; }
+
+  void message_changed(domain::message_change kind, const domain::message& m, std::string_view author_name,
+                       const user_id& actor) override {
+    live_.message_changed(kind, m, author_name, actor);
+    wake();
+  }
+  void membership_ended(const channel_id& c, const user_id& who) override {
+    live_.membership_ended(c, who);
+    wake();
+  }
+  void channel_deleted(const channel_id& c, const user_id& actor) override {
+    live_.channel_deleted(c, actor);
+    wake();
+  }
+
+ private:
+  void wake() {
+    if (relay_) relay_->nudge();
+  }
+  domain::realtime_sink& live_;
+  events::outbox_relay* relay_ = nullptr;
+};
+
 // Everything one process serves, alive from start() to the end of run().
 struct process {
   const config& cfg;
@@ -57,6 +115,10 @@ struct process {
   std::unique_ptr<domain::rate_limiter> limiter;
   std::unique_ptr<domain::broker> broker;
   std::unique_ptr<ws::publisher> live;
+  std::unique_ptr<committed_writes> writes;
+  std::unique_ptr<domain::event_log> elog;  // the event log
+  std::unique_ptr<events::outbox_relay> relay;
+  std::unique_ptr<events::presence_recorder> presence;
   std::unique_ptr<domain::auth_service> auth;
   std::unique_ptr<domain::channel_service> channels;
   std::unique_ptr<domain::message_service> messages;
@@ -79,6 +141,7 @@ struct process {
 
   task<void> start(std::set<role> roles);
   void open_broker();
+  void start_relay();
   http::server_settings server_settings(int port) const;
   void start_gateway();
   task<void> poll_revocations();
@@ -105,9 +168,11 @@ task<void> process::start(std::set<role> roles) {
   auth = std::make_unique<domain::auth_service>(*db, *hasher, *tokens, clk, as);
   co_await auth->refresh_revocations();  // before the first request: logouts of earlier runs hold
   open_broker();
+  elog = open_event_log(io.context().get_executor(), cfg, *db, clk);
   live = std::make_unique<ws::publisher>(*broker, clk);
-  channels = std::make_unique<domain::channel_service>(*db, clk, *live);
-  messages = std::make_unique<domain::message_service>(*db, clk, *limiter, *live);
+  writes = std::make_unique<committed_writes>(*live);
+  channels = std::make_unique<domain::channel_service>(*db, clk, *writes);
+  messages = std::make_unique<domain::message_service>(*db, clk, *limiter, *writes);
 
   if (roles.contains(role::api)) {
     const auto url = cfg.resolved_database_url();
@@ -127,7 +192,22 @@ task<void> process::start(std::set<role> roles) {
     start_gateway();
   else
     broker->start({});  // publishes only
+  start_relay();
   asio::co_spawn(io.context(), poll_revocations(), asio::detached);
+}
+
+void process::start_relay() {
+  events::relay_settings rs;
+  rs.holder = relay_holder();
+  rs.batch = cfg.relay_batch;
+  rs.retention = std::chrono::hours(cfg.event_log_retention_hours);
+  rs.topics = all_topics();
+  rs.crash_after_append = cfg.relay_crash_after_append;
+  relay =
+      std::make_unique<events::outbox_relay>(io.context().get_executor(), *db, *elog, elog->name() == "kafka", clk, rs);
+  writes->relay_to(relay.get());
+  relay->start();
+  log::info("event log ready", {{"log", std::string(elog->name())}, {"relay", rs.holder}});
 }
 
 void process::open_broker() {
@@ -170,6 +250,10 @@ void process::start_gateway() {
   gs.version = std::string(version);
   gs.environment = cfg.environment;
   gateway = std::make_unique<ws::gateway>(io, *db, *auth, *messages, *broker, clk, gs);
+  presence = std::make_unique<events::presence_recorder>(io.context().get_executor(), elog->sink(), clk,
+                                                         std::chrono::milliseconds(cfg.presence_flush_ms));
+  gateway->on_presence([rec = presence.get()](const user_id& u, domain::presence_status s) { rec->record(u, s); });
+  presence->start();
   gateway->start();
   ws::add_gateway_routes(gateway_routes, *gateway);
   gateway_pipeline =
@@ -206,6 +290,9 @@ task<void> process::shutdown() {
   stop();
   try {
     if (gateway) co_await gateway->stop(std::chrono::milliseconds(1500));
+    if (presence) co_await presence->stop();
+    if (relay) co_await relay->stop();
+    if (elog) co_await elog->stop();
     if (broker) co_await broker->stop();
   } catch (const std::exception& e) {
     log::warn("shutdown step failed", {{"error", e.what()}});
@@ -256,6 +343,79 @@ int run(const config& c, const std::set<role>& roles) {
     asio::co_spawn(ctx, p.shutdown(), [&p](const std::exception_ptr&) { p.io.stop(); });
   });
   p.io.run();
+  return exit_code;
+}
+
+namespace {
+
+// A tool's handler: prints each event's payload on one line of stdout. A
+// payload that is not an event envelope is poison (it goes to the dead-letter
+// topic after its retries).
+task<void> print_event(domain::log_event e) {
+  boost::json::error_code ec;
+  auto v = boost::json::parse(e.payload, ec);
+  const auto* o = !ec ? v.if_object() : nullptr;
+  if (!o || !o->contains("event_id") || !o->contains("event_type") || !o->at("event_type").is_string())
+    throw std::runtime_error("not an event envelope (event_id, event_type)");
+  std::cout << e.payload << '\n' << std::flush;
+  co_return;
+}
+
+}  // namespace
+
+namespace {
+
+// What `signalink events tail` runs: a store, the event log and one consumer.
+struct tail_session {
+  const config& cfg;
+  std::string group;
+  std::vector<std::string> topics;
+  net::io_pool io{1};
+  system_clock clk;
+  std::unique_ptr<domain::store> db;
+  std::unique_ptr<domain::event_log> elog;
+  std::unique_ptr<events::consumer> reader;
+
+  task<void> start() {
+    db = co_await open_store(io.context().get_executor(), cfg);
+    elog = open_event_log(io.context().get_executor(), cfg, *db, clk);
+    events::consumer_settings cs;
+    cs.group = group;
+    cs.topics = topics;
+    cs.max_attempts = cfg.consumer_max_attempts;
+    cs.backoff_min = std::chrono::milliseconds(cfg.consumer_backoff_ms);
+    cs.backoff_max = std::chrono::milliseconds(cfg.consumer_backoff_max_ms);
+    reader = std::make_unique<events::consumer>(io.context().get_executor(), *elog, *db, clk, cs, print_event);
+    reader->start();
+  }
+
+  task<void> stop() {
+    if (reader) co_await reader->stop();
+    if (elog) co_await elog->stop();
+  }
+};
+
+}  // namespace
+
+int tail_events(const config& c, const std::string& group, std::vector<std::string> topics) {
+  tail_session t{c, group, topics.empty() ? all_topics() : std::move(topics)};
+  int exit_code = 0;
+  asio::co_spawn(t.io.context(), t.start(), [&](const std::exception_ptr& ep) {
+    if (!ep) return;
+    try {
+      std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      log::error("start-up failed", {{"error", e.what()}});
+    }
+    exit_code = 1;
+    t.io.stop();
+  });
+  asio::signal_set signals(t.io.context(), SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    asio::co_spawn(t.io.context(), t.stop(), [&t](const std::exception_ptr&) { t.io.stop(); });
+  });
+  t.io.run();
   return exit_code;
 }
 

@@ -6,6 +6,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "app/config.hpp"
 
@@ -15,6 +16,10 @@ enum class role { api, gateway };
 
 // Runs the given roles; returns the process exit code.
 int run(const config& c, const std::set<role>& roles);
+// Consumes `topics` (all of Signalink's when empty) as consumer group `group`
+// and prints each event's JSON on its own line of stdout, until SIGINT or
+// SIGTERM; returns the exit code.
+int tail_events(const config& c, const std::string& group, std::vector<std::string> topics);
 // Applies the schema for the configured database; returns the exit code.
 int migrate(const config& c);
 // The directory of served files (API docs UI, openapi.json), found next to the

@@ -103,6 +103,7 @@ void gateway::announce(const user_id& u, domain::presence_status s) {
   e.actor = u;
   e.status = s;
   sv_.broker.publish(std::move(e));
+  if (presence_hook_) presence_hook_(u, s);
 }
 
 task<void> gateway::upgrade(boost::beast::tcp_stream stream, boost::beast::flat_buffer, http::beast_request req,

@@ -9,6 +9,7 @@
 // thread-safe. Lifetime: outlives every session; stop() before destruction.
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -47,6 +48,11 @@ class gateway final : public http::upgrade_handler {
   // calls it after every revocation refresh.
   void check_sessions();
 
+  // Told of every presence change this node announces (a user's first socket
+  // anywhere opened, or last one closed): the event log records them. Set
+  // before start().
+  void on_presence(std::function<void(const user_id&, domain::presence_status)> f) { presence_hook_ = std::move(f); }
+
   gateway_stats stats() const;
   domain::broker& broker() noexcept { return sv_.broker; }
   const gateway_settings& settings() const noexcept { return settings_; }
@@ -65,6 +71,7 @@ class gateway final : public http::upgrade_handler {
   mutable std::mutex mu_;
   std::unordered_map<user_id, int, uuid_hash> sockets_;  // per user, this node
   std::size_t connections_ = 0;
+  std::function<void(const user_id&, domain::presence_status)> presence_hook_;
 };
 
 }  // namespace sl::ws
