@@ -1218,3 +1218,535 @@ def start_ws_server(start_role):
     for w in envs:
         w.api.close()
         w.close()
+
+
+# =========================================================================== #
+# Event pipeline (contract.md section 4): the outbox relay, the database log,
+# Kafka, and `signalink events tail` (a consumer group printing each event's
+# payload on its own stdout line). Used by test_events_db.py and
+# test_events_kafka.py.
+# =========================================================================== #
+
+import shutil  # noqa: E402
+import sqlite3  # noqa: E402
+
+TOPIC_MESSAGES = "signalink.messages"
+TOPIC_NOTIFICATIONS = "signalink.notifications"
+TOPIC_ANALYTICS = "signalink.analytics"
+TOPIC_PRESENCE = "signalink.presence"
+DLQ_SUFFIX = ".dlq"
+
+# Envelope first, in this order; message events then carry these fields, in
+# this order (contract.md 4; extra fields may follow).
+EVENT_ENVELOPE_KEYS = ["event_id", "event_type", "timestamp", "user_id"]
+MESSAGE_EVENT_KEYS = ["message_id", "channel_id", "content", "message_type", "metadata",
+                      "is_edited", "is_deleted", "seq", "parent_id", "mentions"]
+MESSAGE_EVENT_TYPES = ("message.created", "message.edited", "message.deleted")
+TAIL_STOP_TIMEOUT = 20.0
+
+
+def check_event(ev: Any) -> None:
+    """An event payload: a JSON object starting with the envelope, message
+    events with every message field (contract.md 4)."""
+    assert isinstance(ev, dict), f"event is not a JSON object: {ev!r}"
+    assert list(ev)[:4] == EVENT_ENVELOPE_KEYS, f"envelope keys {list(ev)[:4]}: {ev}"
+    assert is_uuid(ev["event_id"]), ev
+    assert isinstance(ev["event_type"], str) and ev["event_type"], ev
+    assert is_ts(ev["timestamp"]), ev
+    assert ev["user_id"] is None or is_uuid(ev["user_id"]), ev
+    if ev["event_type"] in MESSAGE_EVENT_TYPES:
+        rest = list(ev)[4:]
+        present = [k for k in rest if k in MESSAGE_EVENT_KEYS]
+        assert present == MESSAGE_EVENT_KEYS, \
+            f"message event fields {present} != {MESSAGE_EVENT_KEYS}: {ev}"
+        assert is_uuid(ev["message_id"]) and is_uuid(ev["channel_id"]), ev
+        assert isinstance(ev["seq"], int) and not isinstance(ev["seq"], bool) and ev["seq"] >= 1, ev
+        assert isinstance(ev["is_edited"], bool) and isinstance(ev["is_deleted"], bool), ev
+        assert isinstance(ev["mentions"], list), ev
+        assert ev["parent_id"] is None or is_uuid(ev["parent_id"]), ev
+
+
+def read_json_lines(path: Path) -> list[dict]:
+    """The JSON objects of a log file, one per line (other lines are skipped;
+    a last line still being written is ignored)."""
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return []
+    out = []
+    for line in text.split("\n")[:-1]:
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(obj, dict):
+            out.append(obj)
+    return out
+
+
+def server_logs(srv: SignalinkServer) -> list[dict]:
+    """Every JSON log line the server wrote to stderr, across its restarts."""
+    paths = sorted(srv.workdir.glob("signalink.stderr*.log"), key=lambda p: p.stat().st_mtime)
+    out: list[dict] = []
+    for p in paths:
+        out.extend(read_json_lines(p))
+    return out
+
+
+def log_msgs(lines: list[dict]) -> list[str]:
+    return [str(o.get("msg", "")) for o in lines]
+
+
+# -- databases ----------------------------------------------------------------
+
+def is_postgres_url(url: str | None) -> bool:
+    return bool(url) and url.startswith(("postgresql://", "postgres://"))
+
+
+def sqlite_path(url: str) -> Path:
+    """The file a `sqlite:///abs/path` (or `sqlite:////abs/path`) URL names."""
+    assert url.startswith("sqlite:///"), url
+    return Path("/" + url[len("sqlite:///"):].lstrip("/"))
+
+
+def _psql(url: str, sql: str, timeout: float = 30) -> str:
+    psql = shutil.which("psql") or "/usr/lib/postgresql/15/bin/psql"
+    r = subprocess.run([psql, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-F", "\x1f",
+                        "-P", "null=\x01", "-d", url, "-c", sql],
+                       capture_output=True, text=True, timeout=timeout)
+    assert r.returncode == 0, f"psql failed ({r.returncode}) on {sql!r}: {r.stderr}"
+    return r.stdout
+
+
+def sql_rows(database_url: str, sql: str) -> list[tuple]:
+    """Run one statement on the server's database (SQLite file or PostgreSQL
+    through the psql client) and return its rows as tuples of str (None for
+    NULL). Keep statements simple: the same text runs on both."""
+    if is_postgres_url(database_url):
+        out = _psql(database_url, sql)
+        rows = []
+        for line in out.split("\n"):
+            if not line:
+                continue
+            rows.append(tuple(None if v == "\x01" else v for v in line.split("\x1f")))
+        return rows
+    con = sqlite3.connect(str(sqlite_path(database_url)), timeout=15, isolation_level=None)
+    try:
+        cur = con.execute(sql)
+        return [tuple(None if v is None else str(v) for v in row) for row in cur.fetchall()]
+    finally:
+        con.close()
+
+
+def sql_quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+_db_counter = itertools.count(1)
+
+
+@pytest.fixture
+def fresh_db_env() -> dict[str, str]:
+    """Environment for a server with a database of its own: {} on SQLite (every
+    server already gets a fresh file), a new PostgreSQL database (created on the
+    server of SIGNALINK_TEST_DATABASE_URL, dropped afterwards) otherwise. Event
+    tests need this: every process on one database competes for the relay
+    lease, and a consumer group reads the whole log."""
+    base = os.environ.get("SIGNALINK_TEST_DATABASE_URL", "")
+    if not is_postgres_url(base):
+        yield {}
+        return
+    name = f"sl_ev_{RUN_ID}_{os.getpid()}_{next(_db_counter)}"
+    _psql(base, f"CREATE DATABASE {name}")
+    parts = urllib.parse.urlsplit(base)
+    url = urllib.parse.urlunsplit(parts._replace(path="/" + name))
+    try:
+        yield {"DATABASE_URL": url}
+    finally:
+        try:
+            _psql(base, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        except AssertionError as exc:  # noqa: PERF203 - best effort
+            warnings.warn(f"could not drop {name}: {exc}")
+
+
+# -- the consumer tool ----------------------------------------------------------
+
+class EventTail:
+    """`signalink events tail --group G [--topic T ...]` with the server's
+    configuration (same database or Kafka); stdout and stderr in files."""
+
+    _n = itertools.count(1)
+
+    def __init__(self, srv: SignalinkServer, group: str, topics: Iterable[str] = (),
+                 extra_env: dict[str, str] | None = None):
+        self.group = group
+        self.topics = list(topics)
+        self.name = f"tail {group}"
+        self.workdir = srv.workdir / f"tail-{next(self._n)}-{group}"
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.stdout_path = self.workdir / "tail.stdout.log"
+        self.stderr_path = self.workdir / "tail.stderr.log"
+        env = dict(srv.env)
+        env["LOG_LEVEL"] = "info"
+        env.update(extra_env or {})
+        self.env = env
+        self.proc: subprocess.Popen | None = None
+        self.exit_code: int | None = None
+        self.killed = False
+
+    def start(self) -> "EventTail":
+        binary = signalink_bin()
+        cmd = [str(binary), "events", "tail", "--group", self.group]
+        for t in self.topics:
+            cmd += ["--topic", t]
+        with open(self.stdout_path, "ab") as out, open(self.stderr_path, "ab") as err:
+            self.proc = subprocess.Popen(cmd, env=self.env, cwd=self.workdir,
+                                         stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+        _LIVE_SERVERS.append(self)  # its logs are attached to failure reports
+        return self
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self) -> int | None:
+        """SIGTERM, then SIGKILL after TAIL_STOP_TIMEOUT; returns the exit status."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=TAIL_STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.killed = True
+                self.proc.kill()
+                self.proc.wait()
+        self.exit_code = self.proc.returncode
+        if self in _LIVE_SERVERS:
+            _LIVE_SERVERS.remove(self)
+        return self.exit_code
+
+    def clean_exit(self) -> bool:
+        return not self.killed and self.exit_code in (0, -signal.SIGTERM)
+
+    # -- output -----------------------------------------------------------------
+    def lines(self) -> list[str]:
+        """Complete stdout lines so far."""
+        try:
+            text = self.stdout_path.read_text(errors="replace")
+        except OSError:
+            return []
+        return text.split("\n")[:-1]
+
+    def events(self) -> list[Any]:
+        """Every printed line parsed as JSON (a line that is not JSON comes back
+        as the string itself, for the assertions to show)."""
+        out = []
+        for line in self.lines():
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                out.append(line)
+        return out
+
+    def logs(self) -> list[dict]:
+        return read_json_lines(self.stderr_path)
+
+    def wait_for(self, predicate: Callable[[list[Any]], bool], timeout: float,
+                 what: str = "events") -> list[Any]:
+        """Poll the printed events until predicate(events) holds; fails with the
+        tail's output otherwise (or when the tail exits)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            evs = self.events()
+            if predicate(evs):
+                return evs
+            if not self.alive():
+                raise AssertionError(f"{self.name} exited ({self.proc.returncode}) before {what}\n"
+                                     f"{self.log_tail()}")
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"{self.name}: {what} not printed within {timeout} s "
+                                     f"({len(evs)} events printed)\n{self.log_tail()}")
+            time.sleep(0.1)
+
+    def wait_for_ids(self, event_ids: Iterable[str], timeout: float) -> list[Any]:
+        want = set(event_ids)
+        return self.wait_for(
+            lambda evs: want <= {e.get("event_id") for e in evs if isinstance(e, dict)},
+            timeout, f"{len(want)} expected event ids")
+
+    def log_tail(self, lines: int = 60) -> str:
+        parts = []
+        for path in (self.stderr_path, self.stdout_path):
+            try:
+                text = path.read_text(errors="replace").splitlines()
+            except OSError:
+                text = []
+            parts.append(f"--- {path} (last {lines} lines of {len(text)}) ---")
+            parts.extend(text[-lines:])
+        return "\n".join(parts)
+
+
+@pytest.fixture
+def start_tail():
+    """Factory: start_tail(server, group=None, topics=(), **env) -> EventTail
+    (group defaults to a fresh one); every tail is stopped after the test."""
+    tails: list[EventTail] = []
+
+    def _start(srv: SignalinkServer, group: str | None = None, topics: Iterable[str] = (),
+               **env: Any) -> EventTail:
+        t = EventTail(srv, group or unique("grp"), topics, {k: str(v) for k, v in env.items()})
+        tails.append(t)
+        return t.start()
+
+    yield _start
+    for t in tails:
+        t.stop()
+
+
+# -- a write scenario touching every message write path -------------------------
+
+@dataclass
+class ExpectedMessageEvent:
+    event_type: str
+    message_id: str
+    channel_id: str
+    user_id: str            # the actor: author, editor or deleter
+    seq: int
+    content: str | None     # None: not checked (message.deleted)
+    message_type: str = "text"
+    metadata: Any = None
+    is_edited: bool = False
+    is_deleted: bool = False
+    parent_id: str | None = None
+    mentions: list | None = None  # None: not checked
+
+    def check(self, ev: dict) -> None:
+        check_event(ev)
+        want = {"event_type": self.event_type, "message_id": self.message_id,
+                "channel_id": self.channel_id, "user_id": self.user_id, "seq": self.seq,
+                "message_type": self.message_type, "metadata": self.metadata,
+                "is_edited": self.is_edited, "is_deleted": self.is_deleted,
+                "parent_id": self.parent_id}
+        if self.content is not None:
+            want["content"] = self.content
+        if self.mentions is not None:
+            want["mentions"] = self.mentions
+        got = {k: ev.get(k) for k in want}
+        assert got == want, f"event {ev}\n!= expected {want}"
+
+
+@dataclass
+class WriteScenario:
+    """What `run_write_scenario` did, and the events it must produce."""
+    alice: UserCtx
+    bob: UserCtx
+    channels: dict[str, dict]                      # "A", "B" -> Channel
+    messages: dict[str, list[ExpectedMessageEvent]]  # channel id -> its message events, in order
+    others: list[dict] = field(default_factory=list)  # expected non-message events (subset of fields)
+
+    @property
+    def channel_ids(self) -> set[str]:
+        return set(self.messages)
+
+    def all_message_events(self) -> list[ExpectedMessageEvent]:
+        return [e for evs in self.messages.values() for e in evs]
+
+
+async def run_write_scenario(env: WsEnv, sent_after: Callable[[], None] | None = None) -> WriteScenario:
+    """Two users register, alice creates channels A and B and adds bob to A;
+    messages over REST (one with metadata and a mention, one reply) and over
+    the WebSocket (message.send), alice edits her first message and deletes
+    bob's (as the channel owner)."""
+    api = env.api
+    alice = api.new_user("eva")
+    bob = api.new_user("evb")
+    ch_a = api.create_channel(alice, name=unique("evA"))
+    ch_b = api.create_channel(alice, name=unique("evB"))
+    a, b = ch_a["id"], ch_b["id"]
+    api.add_member(a, alice, bob)
+
+    m1 = api.send(alice, a, f"hello @{bob.username}", metadata={"k": 1, "s": "v"})
+    m2 = api.send(bob, a, "second, from bob")
+    m3 = api.send(alice, a, "a reply", parent_id=m1["id"], message_type="text")
+    b1 = api.send(alice, b, "in channel B", message_type="system")
+    ws_bob = await env.open(bob)
+    ack_a = await ws_bob.send_acked(a, "over the websocket")
+    ws_alice = await env.open(alice)
+    ack_b = await ws_alice.send_acked(b, "websocket in B")
+    edited = expect(api.put(f"/api/v1/messages/{m1['id']}", alice,
+                            json={"content": "hello, edited"}), 200).json()
+    assert edited["is_edited"] is True, edited
+    expect(api.delete(f"/api/v1/messages/{m2['id']}", alice), 204)
+    await ws_bob.close()
+    await ws_alice.close()
+
+    E = ExpectedMessageEvent
+    messages = {
+        a: [
+            E("message.created", m1["id"], a, alice.id, m1["seq"], m1["content"],
+              metadata={"k": 1, "s": "v"}, mentions=[bob.username.lower()]),
+            E("message.created", m2["id"], a, bob.id, m2["seq"], "second, from bob", mentions=[]),
+            E("message.created", m3["id"], a, alice.id, m3["seq"], "a reply",
+              parent_id=m1["id"], mentions=[]),
+            E("message.created", ack_a["message_id"], a, bob.id, ack_a["seq"], "over the websocket",
+              mentions=[]),
+            E("message.edited", m1["id"], a, alice.id, m1["seq"], "hello, edited",
+              metadata={"k": 1, "s": "v"}, is_edited=True),
+            # the deleter (alice, the owner) names the event, not the author (bob)
+            E("message.deleted", m2["id"], a, alice.id, m2["seq"], None, is_deleted=True),
+        ],
+        b: [
+            E("message.created", b1["id"], b, alice.id, b1["seq"], "in channel B",
+              message_type="system", mentions=[]),
+            E("message.created", ack_b["message_id"], b, alice.id, ack_b["seq"], "websocket in B",
+              mentions=[]),
+        ],
+    }
+    assert [e.seq for e in messages[a][:4]] == [1, 2, 3, 4], messages[a]
+    assert [e.seq for e in messages[b]] == [1, 2], messages[b]
+    others = [
+        {"event_type": "user.registered", "user_id": alice.id, "username": alice.username},
+        {"event_type": "user.registered", "user_id": bob.id, "username": bob.username},
+        {"event_type": "channel.created", "user_id": alice.id, "channel_id": a,
+         "name": ch_a["name"], "is_private": False},
+        {"event_type": "channel.created", "user_id": alice.id, "channel_id": b,
+         "name": ch_b["name"], "is_private": False},
+        {"event_type": "member.added", "user_id": alice.id, "channel_id": a, "member_id": bob.id},
+    ]
+    return WriteScenario(alice, bob, {"A": ch_a, "B": ch_b}, messages, others)
+
+
+def check_message_events_per_channel(scn: WriteScenario, events: list[dict], where: str) -> None:
+    """`events` (in log order) are exactly the scenario's message events: per
+    channel, the expected events in order, each once."""
+    by_channel: dict[str, list[dict]] = {}
+    for ev in events:
+        by_channel.setdefault(ev.get("channel_id"), []).append(ev)
+    assert set(by_channel) == scn.channel_ids, \
+        f"{where}: channels {sorted(map(str, by_channel))} != {sorted(scn.channel_ids)}"
+    for cid, want in scn.messages.items():
+        got = by_channel[cid]
+        summary = [(e.get("event_type"), e.get("message_id"), e.get("seq")) for e in got]
+        expected = [(w.event_type, w.message_id, w.seq) for w in want]
+        assert summary == expected, f"{where}: channel {cid} events\n{summary}\n!= {expected}"
+        for w, ev in zip(want, got):
+            w.check(ev)
+    ids = [ev["event_id"] for ev in events]
+    assert len(ids) == len(set(ids)), f"{where}: an event_id appears twice: {ids}"
+
+
+def check_other_events(scn: WriteScenario, events: list[dict], where: str) -> None:
+    """Each expected user/channel/member event appears exactly once, with its values."""
+    for want in scn.others:
+        found = [e for e in events if all(e.get(k) == v for k, v in want.items())]
+        assert len(found) == 1, f"{where}: {want} found {len(found)} times in\n" + \
+            "\n".join(dumps(e)[:300] for e in events)
+        check_event(found[0])
+
+
+# -- Kafka (scripts/kafka-up) and kcat --------------------------------------------
+
+def kafka_tools_missing() -> str | None:
+    """Why the Kafka tests cannot run here, or None."""
+    if shutil.which("java") is None:
+        return "java is not installed (scripts/kafka-up needs Java 17)"
+    if shutil.which("kcat") is None:
+        return "kcat is not installed (apt-get install kcat)"
+    return None
+
+
+class KafkaBroker:
+    """A throwaway Kafka from scripts/kafka-up on a free port, with a scratch
+    directory of its own."""
+
+    def __init__(self):
+        self.port = self._free_port_pair()
+        self.scratch = f"/tmp/signalink-e2e-kafka-{RUN_ID}-{self.port}"
+        self.env = {"KAFKA_PORT": str(self.port), "KAFKA_CONTROLLER_PORT": str(self.port + 1),
+                    "SIGNALINK_SCRATCH": self.scratch}
+        self.bootstrap = ""
+
+    @staticmethod
+    def _free_port_pair() -> int:
+        for _ in range(50):
+            p = free_port()
+            if p + 1 >= 65536 or p in (59092, 59093):
+                continue
+            try:
+                with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                    s.bind(("127.0.0.1", p + 1))
+            except OSError:
+                continue
+            return p
+        raise AssertionError("no two consecutive free ports for Kafka")
+
+    def _script(self, name: str, extra: dict | None = None, timeout: float = 240) -> str:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KAFKA_")}
+        env.update(self.env)
+        env.update(extra or {})
+        r = subprocess.run([str(REPO_ROOT / "scripts" / name)], env=env, capture_output=True,
+                           text=True, timeout=timeout, cwd=REPO_ROOT)
+        assert r.returncode == 0, f"scripts/{name} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}"
+        return r.stdout
+
+    def up(self) -> "KafkaBroker":
+        out = self._script("kafka-up")
+        lines = [ln.strip() for ln in out.splitlines() if ln.strip()]
+        assert lines and lines[-1].startswith("KAFKA_BOOTSTRAP_SERVERS="), out
+        self.bootstrap = lines[-1].split("=", 1)[1]
+        assert self.bootstrap.endswith(f":{self.port}"), (self.bootstrap, self.port)
+        return self
+
+    def down(self, keep_data: bool = False) -> None:
+        self._script("kafka-down", {"KAFKA_KEEP_DATA": "1" if keep_data else "0"}, timeout=120)
+
+    def consume(self, topic: str, timeout: float = 60) -> list[dict]:
+        """Every record of `topic` from the beginning, as kcat's JSON envelopes
+        ({"topic","partition","offset","headers":[k,v,...],"key","payload",...}),
+        in partition then offset order."""
+        r = subprocess.run(["kcat", "-b", self.bootstrap, "-C", "-t", topic, "-o", "beginning",
+                            "-e", "-q", "-J"], capture_output=True, text=True, timeout=timeout)
+        assert r.returncode == 0, f"kcat -C -t {topic} failed ({r.returncode}): {r.stderr}"
+        recs = [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
+        recs.sort(key=lambda x: (x["partition"], x["offset"]))
+        return recs
+
+    def consume_until(self, topic: str, predicate: Callable[[list[dict]], bool], timeout: float,
+                      what: str = "records") -> list[dict]:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                recs, error = self.consume(topic), ""
+            except (AssertionError, subprocess.TimeoutExpired) as exc:  # e.g. just restarted
+                recs, error = [], str(exc)
+            if recs and predicate(recs):
+                return recs
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"{what} not in {topic} within {timeout} s "
+                                     f"({len(recs)} records there) {error}")
+            time.sleep(0.3)
+
+    def produce(self, topic: str, value: str, key: str | None = None,
+                partition: int | None = None, headers: dict | None = None) -> None:
+        cmd = ["kcat", "-b", self.bootstrap, "-P", "-t", topic]
+        if key is not None:
+            cmd += ["-k", key]
+        if partition is not None:
+            cmd += ["-p", str(partition)]
+        for k, v in (headers or {}).items():
+            cmd += ["-H", f"{k}={v}"]
+        r = subprocess.run(cmd, input=value + "\n", capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, f"kcat -P -t {topic} failed ({r.returncode}): {r.stderr}"
+
+
+def record_headers(rec: dict) -> dict[str, str]:
+    """kcat -J headers ([k1, v1, k2, v2, ...]) as a dict (the last value wins)."""
+    h = rec.get("headers") or []
+    return {h[i]: h[i + 1] for i in range(0, len(h) - 1, 2)}
+
+
+def record_payload(rec: dict) -> Any:
+    try:
+        return json.loads(rec["payload"])
+    except (TypeError, ValueError):
+        return rec["payload"]
