@@ -1,8 +1,5 @@
 #include "events/consumer.hpp"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
 #include <unordered_set>
 
@@ -13,7 +10,6 @@ namespace sl::events {
 namespace {
 
 namespace asio = boost::asio;
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 std::string field_of(const boost::json::object& o, std::string_view name) {
   auto* v = o.if_contains(name);
@@ -37,46 +33,17 @@ std::string describe_processing(const domain::log_event& e) {
 
 consumer::consumer(asio::any_io_executor ex, domain::event_log& log, domain::outbox_store& db, const clock& clk,
                    consumer_settings s, event_handler handler)
-    : ex_(std::move(ex)),
-      log_(log),
-      db_(db),
-      clock_(clk),
-      s_(std::move(s)),
-      handler_(std::move(handler)),
-      wake_(ex_),
-      done_(ex_, asio::steady_timer::time_point::max()) {}
+    : loop_(std::move(ex)), log_(log), db_(db), clock_(clk), s_(std::move(s)), handler_(std::move(handler)) {}
 
 void consumer::start() {
-  running_ = true;
-  asio::co_spawn(ex_, run(), [this](const std::exception_ptr& ep) {
-    if (ep) {
-      try {
-        std::rethrow_exception(ep);
-      } catch (const std::exception& e) {
-        log::error("consumer stopped", {{"group", s_.group}, {"error", e.what()}});
-      }
-    }
-    running_ = false;
-    done_.cancel();
-  });
+  loop_.start([this] { return run(); }, "consumer " + s_.group);
 }
 
-task<void> consumer::stop() { co_await asio::co_spawn(ex_, wait_stopped(), asio::use_awaitable); }
-
-task<void> consumer::wait_stopped() {
-  stopping_ = true;
-  wake_.cancel();
-  while (running_) co_await done_.async_wait(use_tuple);
-}
-
-task<void> consumer::sleep(std::chrono::milliseconds d) {
-  wake_.expires_after(d);
-  co_await wake_.async_wait(use_tuple);
-}
+task<void> consumer::stop() { co_await loop_.stop(); }
 
 task<void> consumer::run() {
   auto retry = s_.backoff_min;
-  while (!stopping_) {
+  while (!loop_.stopping()) {
     std::unique_ptr<domain::event_stream> stream;
     try {
       co_await log_.ensure_topics(s_.topics);
@@ -95,15 +62,15 @@ task<void> consumer::run() {
         log::warn("consumer could not leave its group", {{"group", s_.group}, {"error", e.what()}});
       }
     }
-    if (stopping_) break;
-    co_await sleep(retry);
+    if (loop_.stopping()) break;
+    co_await loop_.sleep(retry);
     retry = std::min(retry * 2, s_.backoff_max);
   }
 }
 
 task<void> consumer::consume(domain::event_stream& stream) {
   bool idle = true;
-  while (!stopping_) {
+  while (!loop_.stopping()) {
     // Measuring lag costs Kafka round trips: done while idle, or now and then
     // under load, so that it rarely delays events.
     const auto since = std::chrono::steady_clock::now() - last_lag_;
@@ -154,7 +121,7 @@ task<void> consumer::handle(const domain::log_event& e) {
     metrics::consumer_retries(s_.group).Increment();
     log::warn("event handler failed, will retry",
               {{"group", s_.group}, {"event_id", e.id.str()}, {"attempt", attempt}, {"error", error}});
-    co_await sleep(backoff);
+    co_await loop_.sleep(backoff);
     backoff = std::min(backoff * 2, s_.backoff_max);
   }
   co_await dead_letter(e, error, s_.max_attempts);
@@ -177,7 +144,7 @@ task<void> consumer::dead_letter(const domain::log_event& e, const std::string& 
     } catch (const std::exception& ex) {
       log::warn("dead letter not stored, will retry", {{"group", s_.group}, {"error", ex.what()}});
     }
-    co_await sleep(backoff);
+    co_await loop_.sleep(backoff);
     backoff = std::min(backoff * 2, s_.backoff_max);
   }
   metrics::consumer_events(s_.group, "dead_lettered").Increment();

@@ -17,7 +17,6 @@
 // Threads: runs as one coroutine on `ex`; start()/stop() from any thread.
 
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <functional>
 #include <string>
@@ -27,6 +26,7 @@
 #include "base/time.hpp"
 #include "domain/event_log.hpp"
 #include "domain/outbox_store.hpp"
+#include "events/background_loop.hpp"
 
 namespace sl::events {
 
@@ -55,23 +55,17 @@ class consumer {
 
  private:
   task<void> run();
-  task<void> wait_stopped();
   task<void> consume(domain::event_stream& stream);
   // Handles one event with retries; dead-letters it after the last attempt.
   task<void> handle(const domain::log_event& e);
   task<void> dead_letter(const domain::log_event& e, const std::string& error, int attempts);
-  task<void> sleep(std::chrono::milliseconds d);
 
-  boost::asio::any_io_executor ex_;
+  background_loop loop_;
   domain::event_log& log_;
   domain::outbox_store& db_;
   const clock& clock_;
   consumer_settings s_;
   event_handler handler_;
-  boost::asio::steady_timer wake_;
-  boost::asio::steady_timer done_;
-  bool stopping_ = false;
-  bool running_ = false;
   std::chrono::steady_clock::time_point last_lag_{};
 };
 

@@ -2,10 +2,7 @@
 
 #include <csignal>
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
 
 #include "base/log.hpp"
@@ -15,7 +12,6 @@ namespace sl::events {
 namespace {
 
 namespace asio = boost::asio;
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 // "Published message.created event for message <id>" (contract of the logs);
 // other events name their key.
@@ -36,60 +32,30 @@ void log_published(const domain::log_event& e) {
 
 outbox_relay::outbox_relay(asio::any_io_executor ex, domain::store& db, domain::event_log& log, bool ship,
                            const clock& clk, relay_settings s)
-    : ex_(std::move(ex)),
-      db_(db),
-      log_(log),
-      ship_(ship),
-      clock_(clk),
-      s_(std::move(s)),
-      wake_(ex_),
-      done_(ex_, asio::steady_timer::time_point::max()) {}
+    : loop_(std::move(ex)), db_(db), log_(log), ship_(ship), clock_(clk), s_(std::move(s)) {}
 
 void outbox_relay::start() {
-  stopping_ = false;
-  running_ = true;
-  asio::co_spawn(ex_, run(), [this](const std::exception_ptr& ep) {
-    if (ep) {
-      try {
-        std::rethrow_exception(ep);
-      } catch (const std::exception& e) {
-        log::error("outbox relay stopped", {{"error", e.what()}});
-      }
-    }
-    running_ = false;
-    done_.cancel();
-  });
+  loop_.start([this] { return run(); }, "outbox relay");
 }
 
 void outbox_relay::nudge() {
-  asio::post(ex_, [this] {
+  asio::post(loop_.executor(), [this] {
     nudged_ = true;
-    wake_.cancel();
+    loop_.wake();
   });
 }
 
-task<void> outbox_relay::stop() { co_await asio::co_spawn(ex_, wait_stopped(), asio::use_awaitable); }
-
-task<void> outbox_relay::wait_stopped() {
-  stopping_ = true;
-  wake_.cancel();
-  while (running_) co_await done_.async_wait(use_tuple);
-}
-
-task<void> outbox_relay::sleep(std::chrono::milliseconds d) {
-  wake_.expires_after(d);
-  co_await wake_.async_wait(use_tuple);
-}
+task<void> outbox_relay::stop() { co_await loop_.stop(); }
 
 task<void> outbox_relay::run() {
   auto idle = s_.idle_min;
   auto retry = s_.retry_min;
-  while (!stopping_) {
+  while (!loop_.stopping()) {
     std::string failure;
     try {
       if (!co_await db_.hold_relay_lease(s_.holder, s_.lease_ttl)) {
         metrics::relay_leader().Set(0);
-        co_await sleep(s_.lease_ttl / 3);
+        co_await loop_.sleep(s_.lease_ttl / 3);
         continue;
       }
       metrics::relay_leader().Set(1);
@@ -100,7 +66,7 @@ task<void> outbox_relay::run() {
         idle = s_.idle_min;
         continue;
       }
-      co_await sleep(idle);
+      co_await loop_.sleep(idle);
       idle = std::min(idle * 2, s_.idle_max);
       continue;
     } catch (const std::exception& e) {
@@ -109,7 +75,7 @@ task<void> outbox_relay::run() {
     // Kafka or the database is down: the rows wait in the outbox.
     metrics::relay_errors().Increment();
     log::warn("outbox relay: batch failed, will retry", {{"error", failure}, {"retry_ms", retry.count()}});
-    co_await sleep(retry);
+    co_await loop_.sleep(retry);
     retry = std::min(retry * 2, s_.retry_max);
   }
   co_await release();

@@ -14,7 +14,6 @@
 // Threads: runs as one coroutine on `ex`; start()/stop() from any thread.
 
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <string>
 #include <vector>
@@ -23,6 +22,7 @@
 #include "base/time.hpp"
 #include "domain/event_log.hpp"
 #include "domain/store.hpp"
+#include "events/background_loop.hpp"
 
 namespace sl::events {
 
@@ -58,25 +58,19 @@ class outbox_relay {
 
  private:
   task<void> run();
-  task<void> wait_stopped();  // on ex_
   // One batch; false when there was nothing to publish.
   task<bool> relay_once();
   task<void> prune();
   task<void> release();  // the lease, when stopping
-  task<void> sleep(std::chrono::milliseconds d);
 
-  boost::asio::any_io_executor ex_;
+  background_loop loop_;
   domain::store& db_;
   domain::event_log& log_;
   bool ship_;
   bool topics_ready_ = false;
   const clock& clock_;
   relay_settings s_;
-  boost::asio::steady_timer wake_;
-  bool stopping_ = false;
-  bool running_ = false;
-  bool nudged_ = false;  // a write committed since the last read
-  boost::asio::steady_timer done_;
+  bool nudged_ = false;  // a write committed since the last read (on the loop's executor)
   std::chrono::steady_clock::time_point last_prune_{};
 };
 
