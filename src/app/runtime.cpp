@@ -327,11 +327,7 @@ int run(const config& c, const std::set<role>& roles) {
   int exit_code = 0;
   asio::co_spawn(ctx, p.start(roles), [&](const std::exception_ptr& ep) {
     if (!ep) return;
-    try {
-      std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-      log::error("start-up failed", {{"error", e.what()}});
-    }
+    log::error("start-up failed", {{"error", log::describe(ep)}});
     exit_code = 1;
     p.stop();
     p.io.stop();
@@ -402,11 +398,7 @@ int tail_events(const config& c, const std::string& group, std::vector<std::stri
   int exit_code = 0;
   asio::co_spawn(t.io.context(), t.start(), [&](const std::exception_ptr& ep) {
     if (!ep) return;
-    try {
-      std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-      log::error("start-up failed", {{"error", e.what()}});
-    }
+    log::error("start-up failed", {{"error", log::describe(ep)}});
     exit_code = 1;
     t.io.stop();
   });

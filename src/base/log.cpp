@@ -67,4 +67,15 @@ void write(level l, std::string_view msg, boost::json::object fields) {
   sink().info(boost::json::serialize(line));
 }
 
+std::string describe(const std::exception_ptr& ep) {
+  if (!ep) return "no error";
+  try {
+    std::rethrow_exception(ep);
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "a non-standard exception";
+  }
+}
+
 }  // namespace sl::log

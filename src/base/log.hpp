@@ -3,6 +3,8 @@
 // `msg` and the given fields (request_id, user_id, channel_id...). Thread-safe.
 
 #include <boost/json/object.hpp>
+#include <exception>
+#include <string>
 #include <string_view>
 
 namespace sl::log {
@@ -21,5 +23,9 @@ inline void debug(std::string_view m, boost::json::object f = {}) {
 inline void info(std::string_view m, boost::json::object f = {}) { write(level::info, m, std::move(f)); }
 inline void warn(std::string_view m, boost::json::object f = {}) { write(level::warn, m, std::move(f)); }
 inline void error(std::string_view m, boost::json::object f = {}) { write(level::error, m, std::move(f)); }
+
+// What a failure says: what() of the exception in `ep`, for the "error" field
+// of a log line written where a coroutine's failure arrives.
+std::string describe(const std::exception_ptr& ep);
 
 }  // namespace sl::log

@@ -20,13 +20,7 @@ void background_loop::start(std::function<task<void>()> body, std::string what) 
   stopping_ = false;
   running_ = true;
   asio::co_spawn(ex_, body(), [this, what = std::move(what)](const std::exception_ptr& ep) {
-    if (ep) {
-      try {
-        std::rethrow_exception(ep);
-      } catch (const std::exception& e) {
-        log::error(what + " stopped", {{"error", e.what()}});
-      }
-    }
+    if (ep) log::error(what + " stopped", {{"error", log::describe(ep)}});
     running_ = false;
     done_.cancel();
   });

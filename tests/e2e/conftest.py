@@ -190,6 +190,27 @@ def signalink_bin() -> Path:
     return Path(os.environ.get("SIGNALINK_BIN", str(DEFAULT_BIN))).resolve()
 
 
+def terminate(holder: Any, timeout: float) -> int | None:
+    """Stops `holder.proc` (SIGTERM, then SIGKILL after `timeout`), records
+    `exit_code` and `killed` on the holder, forgets it as a live server, and
+    returns the exit status (None when it never started)."""
+    proc = holder.proc
+    if proc is None:
+        return None
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            holder.killed = True
+            proc.kill()
+            proc.wait()
+    holder.exit_code = proc.returncode
+    if holder in _LIVE_SERVERS:
+        _LIVE_SERVERS.remove(holder)
+    return holder.exit_code
+
+
 class SignalinkServer:
     """One `signalink api` process on a free port, its logs in `workdir`."""
 
@@ -290,19 +311,7 @@ class SignalinkServer:
         return self.proc is not None and self.proc.poll() is None
 
     def stop(self) -> None:
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.killed = True
-                self.proc.kill()
-                self.proc.wait()
-        self.exit_code = self.proc.returncode
-        if self in _LIVE_SERVERS:
-            _LIVE_SERVERS.remove(self)
+        terminate(self, STOP_TIMEOUT)
 
     def clean_exit(self) -> bool:
         """Exited by itself on SIGTERM, without a crash (0, or killed by SIGTERM)."""
@@ -1410,20 +1419,7 @@ class EventTail:
 
     def stop(self) -> int | None:
         """SIGTERM, then SIGKILL after TAIL_STOP_TIMEOUT; returns the exit status."""
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=TAIL_STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.killed = True
-                self.proc.kill()
-                self.proc.wait()
-        self.exit_code = self.proc.returncode
-        if self in _LIVE_SERVERS:
-            _LIVE_SERVERS.remove(self)
-        return self.exit_code
+        return terminate(self, TAIL_STOP_TIMEOUT)
 
     def clean_exit(self) -> bool:
         return not self.killed and self.exit_code in (0, -signal.SIGTERM)

@@ -4,11 +4,10 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
 #include <filesystem>
 
+#include "await_in.hpp"
 #include "events/consumer.hpp"
 #include "events/db_log.hpp"
 #include "events/outbox_relay.hpp"
@@ -42,21 +41,7 @@ class EventPipelineTest : public testing::Test {
 
   template <typename T>
   T run(asio::awaitable<T> aw) {
-    if constexpr (std::is_void_v<T>) {
-      auto f = asio::co_spawn(ctx_, std::move(aw), asio::use_future);
-      ctx_.restart();
-      while (f.wait_for(0s) != std::future_status::ready) ctx_.run_for(10ms);
-      f.get();
-    } else {
-      auto f = asio::co_spawn(ctx_, boxed(std::move(aw)), asio::use_future);
-      ctx_.restart();
-      while (f.wait_for(0s) != std::future_status::ready) ctx_.run_for(10ms);
-      return std::move(*f.get());
-    }
-  }
-  template <typename T>
-  static asio::awaitable<std::optional<T>> boxed(asio::awaitable<T> aw) {
-    co_return std::optional<T>(co_await std::move(aw));
+    return test::await_in(ctx_, std::move(aw));
   }
   // Runs the loop until `done()` or the deadline; returns done().
   template <typename Pred>

@@ -4,12 +4,11 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
 #include <boost/json/parse.hpp>
 #include <filesystem>
 
+#include "await_in.hpp"
 #include "broker/local/local_broker.hpp"
 #include "domain/auth_service.hpp"
 #include "domain/message_service.hpp"
@@ -84,21 +83,7 @@ class HubTest : public testing::Test {
 
   template <typename T>
   T run(asio::awaitable<T> aw) {
-    if constexpr (std::is_void_v<T>) {
-      auto f = asio::co_spawn(ctx_, std::move(aw), asio::use_future);
-      ctx_.restart();
-      ctx_.run();
-      f.get();
-    } else {
-      auto f = asio::co_spawn(ctx_, boxed(std::move(aw)), asio::use_future);
-      ctx_.restart();
-      ctx_.run();
-      return std::move(*f.get());
-    }
-  }
-  template <typename T>
-  static asio::awaitable<std::optional<T>> boxed(asio::awaitable<T> aw) {
-    co_return std::optional<T>(co_await std::move(aw));
+    return test::await_in(ctx_, std::move(aw));
   }
   // Lets timers and store reads of the hub run for a while.
   void settle(std::chrono::milliseconds d = std::chrono::milliseconds(300)) {

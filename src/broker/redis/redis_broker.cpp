@@ -185,14 +185,7 @@ void broker_core::begin(domain::broker_handlers h) {
   handlers_ = std::move(h);
   running_ = true;
   asio::co_spawn(strand_, supervise(shared_from_this()), [](const std::exception_ptr& ep) {
-    if (!ep) return;
-    try {
-      std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-      log::error("redis broker: supervisor failed", {{"error", e.what()}});
-    } catch (...) {
-      log::error("redis broker: supervisor failed with a non-standard exception");
-    }
+    if (ep) log::error("redis broker: supervisor failed", {{"error", log::describe(ep)}});
   });
 }
 

@@ -89,12 +89,7 @@ task<void> server::impl::accept_loop() {
     socket.set_option(tcp::no_delay(true));
     auto ex = socket.get_executor();
     asio::co_spawn(ex, session(std::move(socket)), [](const std::exception_ptr& ep) {
-      if (!ep) return;
-      try {
-        std::rethrow_exception(ep);
-      } catch (const std::exception& e) {
-        log::error("http session failed", {{"error", e.what()}});
-      }
+      if (ep) log::error("http session failed", {{"error", log::describe(ep)}});
     });
   }
 }

@@ -16,12 +16,7 @@ namespace asio = boost::asio;
 constexpr std::int64_t sync_page = 200;
 
 void log_failure(const char* what, const std::exception_ptr& ep) {
-  if (!ep) return;
-  try {
-    std::rethrow_exception(ep);
-  } catch (const std::exception& e) {
-    log::warn(what, {{"error", e.what()}});
-  }
+  if (ep) log::warn(what, {{"error", log::describe(ep)}});
 }
 
 }  // namespace

@@ -257,34 +257,27 @@ task<void> session::subscribe(client_request r) {
     sv_.interests.release(c);
     co_return;
   }
-  const auto through = hub_.delivered_through(c, ch->last_seq);
   std::optional<bool> recovered;
   bool replaying = false;
-  std::int64_t last = through;
   if (r.since_seq) {
-    const auto since = *r.since_seq;
-    if (since >= through) {
-      recovered = true;
-      last = since;
-    } else {
-      // The decision awaits the store: the hub keeps serving meanwhile, so
-      // `through` is re-read after it.
-      const bool ok = co_await can_replay(c, since, through);
-      if (closed()) {
-        sv_.interests.release(c);
-        co_return;
-      }
-      recovered = ok;
-      replaying = ok;
+    const auto served = hub_.delivered_through(c, ch->last_seq);
+    replaying = *r.since_seq < served && co_await can_replay(c, *r.since_seq, served);
+    recovered = *r.since_seq >= served || replaying;
+    if (closed()) {
+      sv_.interests.release(c);
+      co_return;
     }
   }
-  const auto now_through = hub_.delivered_through(c, ch->last_seq);
-  if (!r.since_seq || !replaying) last = std::max(last, now_through);
-  hub_.add(shared_from_this(), c, replaying ? now_through : last, replaying, r.presence);
+  // Read after the decision's store round trip: the hub served on meanwhile.
+  const auto through = hub_.delivered_through(c, ch->last_seq);
+  // Live frames go after `through` (replayed up to it first), or after
+  // since_seq for a client that is ahead.
+  const auto last = replaying ? through : std::max(through, r.since_seq.value_or(0));
+  hub_.add(shared_from_this(), c, last, replaying, r.presence);
   m.channels.insert(c);
   send(make_frame(success_frame(sv_.clk.now(), "Subscribed to channel " + c.str(), c, recovered)));
   if (replaying) {
-    co_await replay(c, *r.since_seq, now_through);
+    co_await replay(c, *r.since_seq, through);
     hub_.end_replay(*this, c);
   }
   if (r.presence && hub_.subscribed(*this, c)) co_await initial_presence(c);
