@@ -27,6 +27,19 @@ class histogram {
     sum_ += o.sum_;
     max_ = std::max(max_, o.max_);
   }
+  // The non-empty buckets as (index, count), and their sum back: a
+  // histogram crosses processes this way.
+  template <typename Fn>
+  void for_each_bucket(Fn fn) const {
+    for (std::size_t i = 0; i < buckets; ++i)
+      if (counts_[i]) fn(i, counts_[i]);
+  }
+  void add_bucket(std::size_t i, std::uint64_t n, double max_us) {
+    counts_[std::min(i, buckets - 1)] += n;
+    count_ += n;
+    sum_ += static_cast<double>(n) * min_us * std::pow(growth, static_cast<double>(i) + 0.5);
+    max_ = std::max(max_, max_us);
+  }
   std::uint64_t count() const { return count_; }
   double max_us() const { return max_; }
   double mean_us() const { return count_ ? sum_ / static_cast<double>(count_) : 0; }

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <dirent.h>
+
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -44,5 +46,50 @@ double cpu_seconds(int pid) {
 }
 
 std::string build_commit() { return SL_BENCH_COMMIT; }
+
+std::size_t rss_bytes(int pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("VmRSS:", 0) == 0) {
+      std::size_t kb = 0;
+      std::istringstream(line.substr(6)) >> kb;
+      return kb * 1024;
+    }
+  return 0;
+}
+
+std::vector<int> server_pids(const std::string& given) {
+  std::vector<int> pids;
+  if (!given.empty()) {
+    std::istringstream in(given);
+    for (std::string p; std::getline(in, p, ',');)
+      if (!p.empty()) pids.push_back(std::stoi(p));
+    return pids;
+  }
+  if (auto* dir = opendir("/proc")) {
+    while (auto* e = readdir(dir)) {
+      const std::string name = e->d_name;
+      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+      std::ifstream comm("/proc/" + name + "/comm");
+      std::string c;
+      std::getline(comm, c);
+      if (c == "signalink") pids.push_back(std::stoi(name));
+    }
+    closedir(dir);
+  }
+  return pids;
+}
+
+double cpu_seconds(const std::vector<int>& pids) {
+  double sum = 0;
+  for (int p : pids) sum += std::max(0.0, cpu_seconds(p));
+  return sum;
+}
+
+std::size_t rss_bytes(const std::vector<int>& pids) {
+  std::size_t sum = 0;
+  for (int p : pids) sum += rss_bytes(p);
+  return sum;
+}
 
 }  // namespace sl::bench
