@@ -164,7 +164,12 @@ task<void> server::impl::session(tcp::socket socket) {
     if (upgrades && beast::websocket::is_upgrade(in) && translate(in, req)) {
       req.client_address = peer;
       stream.expires_never();
-      co_await upgrades->upgrade(std::move(stream), std::move(buf), std::move(in), std::move(req));
+      // Spawned, not awaited: this frame and its buffers go now.
+      auto ex = stream.get_executor();
+      asio::co_spawn(ex, upgrades->upgrade(std::move(stream), std::move(in), std::move(req)),
+                     [](const std::exception_ptr& ep) {
+                       if (ep) log::error("websocket upgrade failed", {{"error", log::describe(ep)}});
+                     });
       co_return;
     }
     if (!translate(in, req)) {

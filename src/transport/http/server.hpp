@@ -38,15 +38,16 @@ struct server_settings {
 
 using beast_request = boost::beast::http::request<boost::beast::http::string_body>;
 
-// Takes over connections whose request asks for a WebSocket upgrade. Called on
-// the connection's context; the handler owns the stream from then on and
-// answers a refusal (HTTP) itself. `parsed` is the same request as given to
-// pipelines (path, query, authorization...). Must not throw.
+// Takes over connections whose request asks for a WebSocket upgrade. Runs as
+// its own coroutine on the connection's context: the HTTP connection's state
+// (its read buffer, parser, coroutine frame) is gone by then, so a
+// long-lived socket keeps none of it. The handler owns the stream and answers
+// a refusal (HTTP) itself. `parsed` is the same request as given to pipelines
+// (path, query, authorization...). Must not throw.
 class upgrade_handler {
  public:
   virtual ~upgrade_handler() = default;
-  virtual task<void> upgrade(boost::beast::tcp_stream stream, boost::beast::flat_buffer buffer, beast_request req,
-                             request parsed) = 0;
+  virtual task<void> upgrade(boost::beast::tcp_stream stream, beast_request req, request parsed) = 0;
 };
 
 class server {

@@ -1,6 +1,7 @@
 #include "transport/ws/gateway.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -106,8 +107,7 @@ void gateway::announce(const user_id& u, domain::presence_status s) {
   if (presence_hook_) presence_hook_(u, s);
 }
 
-task<void> gateway::upgrade(boost::beast::tcp_stream stream, boost::beast::flat_buffer, http::beast_request req,
-                            http::request parsed) {
+task<void> gateway::upgrade(boost::beast::tcp_stream stream, http::beast_request req, http::request parsed) {
   if (parsed.path != "/ws") co_return co_await session::refuse(std::move(stream), std::move(req), 404, "Not Found");
   auto who = co_await authenticate(parsed);
   if (!who) {
@@ -137,12 +137,19 @@ task<void> gateway::upgrade(boost::beast::tcp_stream stream, boost::beast::flat_
   } catch (const std::exception& e) {
     log::warn("presence update failed", {{"error", e.what()}});
   }
-  try {
-    co_await s->run(std::move(req));
-  } catch (const std::exception& e) {
-    log::error("websocket session failed", {{"error", e.what()}, {"user_id", user.str()}});
-  }
-  h.detach(*s);
+  // The session runs as its own coroutine so that this frame (the parsed
+  // request, the authentication) is freed: an idle socket keeps only what it
+  // needs.
+  asio::co_spawn(h.executor(), s->run(std::move(req)), [this, s, user, &h](const std::exception_ptr& ep) {
+    if (ep) log::error("websocket session failed", {{"error", log::describe(ep)}, {"user_id", user.str()}});
+    h.detach(*s);
+    asio::co_spawn(h.executor(), closed(user), [](const std::exception_ptr& ep) {
+      if (ep) log::error("websocket close bookkeeping failed", {{"error", log::describe(ep)}});
+    });
+  });
+}
+
+task<void> gateway::closed(user_id user) {
   metrics::connections().Decrement();
   {
     std::lock_guard lock(mu_);

@@ -41,8 +41,7 @@ class gateway final : public http::upgrade_handler {
   // Closes every socket with 1012 and waits (at most `grace`) for them to go.
   task<void> stop(std::chrono::milliseconds grace);
 
-  task<void> upgrade(boost::beast::tcp_stream stream, boost::beast::flat_buffer buffer, http::beast_request req,
-                     http::request parsed) override;
+  task<void> upgrade(boost::beast::tcp_stream stream, http::beast_request req, http::request parsed) override;
 
   // Closes (4001) the sockets of revoked sessions and expired tokens; the app
   // calls it after every revocation refresh.
@@ -60,6 +59,8 @@ class gateway final : public http::upgrade_handler {
  private:
   task<result<domain::principal>> authenticate(const http::request& parsed);
   void announce(const user_id& u, domain::presence_status s);
+  // After a session ended: the per-user count and presence.
+  task<void> closed(user_id u);
   template <typename Fn>
   void on_every_hub(Fn fn);
 

@@ -32,6 +32,7 @@ class hub {
  public:
   hub(boost::asio::any_io_executor ex, services& sv);
 
+  const boost::asio::any_io_executor& executor() const noexcept { return ex_; }
   void attach(const std::shared_ptr<subscriber>& s);
   // Ends every subscription of `s` and forgets it.
   void detach(subscriber& s);
