@@ -8,17 +8,21 @@
 // flushed at once, after any write in flight. flushed() waits until nothing
 // is buffered or in flight. Reads pass through.
 //
+// Writes never block, so the stream is also a SyncWriteStream: a writer may
+// hand Beast many frames synchronously while corked (no trip through the
+// event loop per frame) and then uncork once.
+//
 // Threads: all calls on the stream's executor (one connection, one context).
 // Lifetime: the buffers and the wake-up timer are shared with the write in
 // flight, so destroying the stream during a flush is safe (the write fails).
 
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/bind_handler.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/teardown.hpp>
 #include <memory>
 #include <string>
@@ -28,7 +32,7 @@ namespace sl::ws {
 
 class corked_stream {
  public:
-  using next_layer_type = boost::beast::tcp_stream;
+  using next_layer_type = boost::asio::ip::tcp::socket;
   using executor_type = next_layer_type::executor_type;
 
   explicit corked_stream(next_layer_type s)
@@ -62,26 +66,43 @@ class corked_stream {
   auto async_read_some(const MutableBuffers& buffers, Handler&& handler) {
     return next_.async_read_some(buffers, std::forward<Handler>(handler));
   }
+  template <typename MutableBuffers>
+  std::size_t read_some(const MutableBuffers& buffers, boost::beast::error_code& ec) {
+    return next_.read_some(buffers, ec);
+  }
+  template <typename MutableBuffers>
+  std::size_t read_some(const MutableBuffers& buffers) {
+    return next_.read_some(buffers);
+  }
+
+  // Appends (and, uncorked, starts a flush); fails only once the connection has.
+  template <typename ConstBuffers>
+  std::size_t write_some(const ConstBuffers& buffers, boost::beast::error_code& ec) {
+    ec = state_->error;
+    return ec ? 0 : append(buffers);
+  }
+  template <typename ConstBuffers>
+  std::size_t write_some(const ConstBuffers& buffers) {
+    boost::beast::error_code ec;
+    const auto n = write_some(buffers, ec);
+    if (ec) throw boost::system::system_error(ec);
+    return n;
+  }
 
   template <typename ConstBuffers, typename Handler>
   auto async_write_some(const ConstBuffers& buffers, Handler&& handler) {
     return boost::asio::async_initiate<Handler, void(boost::beast::error_code, std::size_t)>(
         [this](auto h, const ConstBuffers& b) {
           auto ec = state_->error;
-          std::size_t n = 0;
-          if (!ec) {
-            n = boost::asio::buffer_size(b);
-            const auto at = state_->pending.size();
-            state_->pending.resize(at + n);
-            boost::asio::buffer_copy(boost::asio::buffer(state_->pending.data() + at, n), b);
-            if (!state_->corked) flush();
-          }
+          const std::size_t n = ec ? 0 : append(b);
           boost::asio::post(get_executor(), boost::beast::bind_front_handler(std::move(h), ec, n));
         },
         handler, buffers);
   }
 
  private:
+  static constexpr std::size_t idle_capacity = 16 * 1024;
+
   struct state {
     explicit state(executor_type ex) : wake(ex, boost::asio::steady_timer::time_point::max()) {}
     std::string pending;  // appended, waiting for the next write
@@ -93,6 +114,16 @@ class corked_stream {
     boost::asio::steady_timer wake;  // never expires: cancelled when a flush ends
   };
 
+  template <typename ConstBuffers>
+  std::size_t append(const ConstBuffers& b) {
+    for (auto it = boost::asio::buffer_sequence_begin(b); it != boost::asio::buffer_sequence_end(b); ++it) {
+      const boost::asio::const_buffer piece(*it);
+      state_->pending.append(static_cast<const char*>(piece.data()), piece.size());
+    }
+    if (!state_->corked) flush();
+    return boost::asio::buffer_size(b);
+  }
+
   void flush() { start_flush(state_, next_); }
 
   static void start_flush(const std::shared_ptr<state>& st, next_layer_type& next) {
@@ -102,6 +133,8 @@ class corked_stream {
     boost::asio::async_write(next, boost::asio::buffer(st->out), [st, &next](boost::beast::error_code ec, std::size_t) {
       st->flushing = false;
       st->out.clear();
+      // After a burst, an idle socket gives the room back.
+      if (st->out.capacity() > idle_capacity) std::string().swap(st->out);
       if (ec)
         st->error = ec;
       else if (!st->corked)
@@ -129,14 +162,14 @@ class corked_stream {
   // Beast closes the connection through these (found by argument-dependent lookup).
   friend void teardown(boost::beast::role_type role, corked_stream& s, boost::beast::error_code& ec) {
     using boost::beast::websocket::teardown;
-    teardown(role, s.next_.socket(), ec);
+    teardown(role, s.next_, ec);
   }
   template <typename Handler>
   friend void async_teardown(boost::beast::role_type role, corked_stream& s, Handler&& handler) {
     // The close frame may still be buffered: let it leave before shutting down.
     s.flushed([&s, role, h = std::forward<Handler>(handler)](boost::beast::error_code) mutable {
       using boost::beast::websocket::async_teardown;
-      async_teardown(role, s.next_.socket(), std::move(h));
+      async_teardown(role, s.next_, std::move(h));
     });
   }
 };

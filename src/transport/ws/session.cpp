@@ -9,7 +9,6 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/json/serialize.hpp>
-#include <deque>
 #include <unordered_set>
 
 #include "base/log.hpp"
@@ -27,30 +26,56 @@ namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::int64_t replay_page = 200;
+// message.send requests of one socket in flight at once: enough to fill a
+// group commit from a single busy client; the reader stops reading beyond it.
+constexpr std::size_t max_sends_in_flight = 32;
 
 using never_timer = asio::steady_timer;
 void arm(never_timer& t) { t.expires_at(never_timer::time_point::max()); }
 
 }  // namespace
 
+struct session::pending_send {
+  frame_ptr answer;  // the ack or error frame, once done
+};
+
 struct session::impl {
+  // A bare socket under the cork: Beast's tcp_stream adds two timers and a
+  // shared state per connection that the websocket's own timeout makes
+  // redundant.
   impl(beast::tcp_stream s)
-      : ws(std::move(s)),
-        wake(ws.get_executor(), never_timer::time_point::max()),
+      : ws(s.release_socket()),
         drained(ws.get_executor(), never_timer::time_point::max()),
+        sends_done(ws.get_executor(), never_timer::time_point::max()),
         kill(ws.get_executor()) {}
 
   websocket::stream<corked_stream> ws;
-  never_timer wake;     // cancelled when there is something for the writer
-  never_timer drained;  // cancelled after every write
+  never_timer drained;     // cancelled after every write
+  never_timer sends_done;  // cancelled whenever a message.send completes
   asio::steady_timer kill;
-  std::deque<frame_ptr> queue;
-  std::size_t queued_bytes = 0;  // queued plus being written
+  // Frames waiting for the writer: queue[head...]. A vector, not a deque: an
+  // empty deque still holds ~600 bytes, and most sockets are idle.
+  std::vector<frame_ptr> queue;
+  std::size_t head = 0;
+  std::size_t queued_bytes = 0;  // in `queue`
   std::optional<std::pair<std::uint16_t, std::string>> close_request;
-  bool finished = false;  // the read loop ended: the writer stops
-  bool writer_done = false;
+  bool finished = false;        // the read loop ended: the writer stops
+  bool open = false;            // the handshake is done: frames may be written
+  bool writer_running = false;  // write_loop runs: frames queue behind it
   std::unordered_set<channel_id, uuid_hash> channels;
   int rate_limited_in_a_row = 0;
+  // message.send requests in flight, oldest first; their answers go out in
+  // this order whatever order they complete in.
+  std::vector<std::shared_ptr<pending_send>> sends;
+
+  bool queue_empty() const noexcept { return head == queue.size(); }
+  // Accepted for this socket and not yet taken by the kernel.
+  std::size_t unsent() const noexcept { return queued_bytes + ws.next_layer().buffered(); }
+  void clear_queue() noexcept {
+    queue.clear();
+    head = 0;
+    if (queue.capacity() > 64) std::vector<frame_ptr>().swap(queue);
+  }
 };
 
 session::session(services& sv, hub& h, beast::tcp_stream stream, domain::principal who)
@@ -76,8 +101,10 @@ task<void> session::refuse(beast::tcp_stream stream, http::beast_request req, in
   stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
 }
 
-task<void> session::run(http::beast_request req) {
+task<void> session::run(http::beast_request request) {
   auto& m = *impl_;
+  // Held only until the handshake is answered: its headers are not needed after.
+  auto req = std::make_unique<http::beast_request>(std::move(request));
   const auto& st = sv_.settings;
   m.ws.set_option(websocket::stream_base::timeout{st.handshake_timeout, st.idle_timeout, true});
   m.ws.set_option(websocket::stream_base::decorator(
@@ -86,13 +113,15 @@ task<void> session::run(http::beast_request req) {
   m.ws.auto_fragment(false);
   m.ws.text(true);
   {
-    auto [ec] = co_await m.ws.async_accept(req, use_tuple);
+    auto [ec] = co_await m.ws.async_accept(*req, use_tuple);
+    req.reset();
     if (ec) {
       m.finished = true;
       co_return;
     }
   }
-  asio::co_spawn(m.ws.get_executor(), write_loop(shared_from_this()), asio::detached);
+  m.open = true;
+  if (!m.queue_empty() || m.close_request) start_writer();
 
   beast::flat_buffer buf;
   for (;;) {
@@ -109,10 +138,11 @@ task<void> session::run(http::beast_request req) {
       continue;
     }
     co_await handle(beast::buffers_to_string(buf.data()));
+    // An idle socket should not keep the room its largest frame needed.
+    if (buf.capacity() > 4096) buf.shrink_to_fit();
   }
   m.finished = true;
-  m.queue.clear();
-  m.wake.cancel();
+  m.clear_queue();
   m.drained.cancel();
   m.kill.cancel();
 }
@@ -120,10 +150,32 @@ task<void> session::run(http::beast_request req) {
 void session::send(const frame_ptr& f) {
   auto& m = *impl_;
   if (closed()) return;
+  auto& layer = m.ws.next_layer();
+  if (m.open && !m.writer_running && m.queue_empty() && layer.buffered() < sv_.settings.max_batch_bytes) {
+    // Nothing is waiting: write now instead of waking the writer, which
+    // would cost two more trips through the event loop per delivery. The
+    // write starts at once and completes later; order is kept because the
+    // cork appends behind whatever is still in flight.
+    beast::error_code ec;
+    layer.cork();
+    m.ws.write(asio::buffer(*f), ec);
+    layer.uncork();
+    metrics::frames_sent().Increment();
+    metrics::bytes_sent().Increment(static_cast<double>(f->size()));
+    if (!ec && m.unsent() > sv_.settings.send_queue_bytes) close(4008, "slow consumer");
+    return;
+  }
   m.queue.push_back(f);
   m.queued_bytes += f->size();
-  if (m.queued_bytes > sv_.settings.send_queue_bytes) return close(4008, "slow consumer");
-  if (m.queue.size() == 1) m.wake.cancel();
+  if (m.unsent() > sv_.settings.send_queue_bytes) return close(4008, "slow consumer");
+  start_writer();
+}
+
+void session::start_writer() {
+  auto& m = *impl_;
+  if (m.writer_running || !m.open || m.finished) return;
+  m.writer_running = true;
+  asio::co_spawn(m.ws.get_executor(), write_loop(shared_from_this()), asio::detached);
 }
 
 void session::removed(const channel_id& c, const frame_ptr& f) {
@@ -135,66 +187,79 @@ void session::close(std::uint16_t code, std::string reason) {
   auto& m = *impl_;
   if (closed()) return;
   if (code == 4008) {
-    for (const auto& f : m.queue) m.queued_bytes -= f->size();
-    m.queue.clear();
+    for (auto i = m.head; i < m.queue.size(); ++i) m.queued_bytes -= m.queue[i]->size();
+    m.clear_queue();
   }
   m.close_request.emplace(code, std::move(reason));
   metrics::closes(code).Increment();
-  m.wake.cancel();
+  start_writer();
   m.drained.cancel();
   // A peer that neither reads nor answers the close is dropped.
   m.kill.expires_after(sv_.settings.close_timeout + sv_.settings.handshake_timeout);
   m.kill.async_wait([self = shared_from_this()](beast::error_code ec) {
     if (ec) return;
     beast::error_code ignored;
-    beast::get_lowest_layer(self->impl_->ws).socket().close(ignored);
+    beast::get_lowest_layer(self->impl_->ws).close(ignored);
   });
 }
 
 task<void> session::write_loop(std::shared_ptr<session> self) {
   auto& m = *self->impl_;
+  auto& layer = m.ws.next_layer();
   const auto max_batch = self->sv_.settings.max_batch_bytes;
   while (!m.finished) {
-    if (m.queue.empty()) {
+    if (m.queue_empty()) {
       if (m.close_request) {
         co_await m.ws.async_close(websocket::close_reason(static_cast<websocket::close_code>(m.close_request->first),
                                                           m.close_request->second),
                                   use_tuple);
-        break;
       }
-      co_await m.wake.async_wait(use_tuple);
-      arm(m.wake);
+      // Idle: the next frame is written by send() itself, or starts a writer
+      // again. An idle socket keeps no writer coroutine.
+      break;
+    }
+    if (layer.buffered() >= max_batch) {
+      // The kernel is not taking more: wait for the write in flight rather
+      // than copy the whole queue into the cork.
+      auto [ec] = co_await layer.flushed(use_tuple);
+      if (ec) break;
       continue;
     }
-    auto& layer = m.ws.next_layer();
+    // Frames go to Beast synchronously while corked: each one is appended to
+    // the cork without a trip through the event loop, and the batch leaves in
+    // one write. The write in flight, if any, sends it when it completes.
     layer.cork();
-    std::size_t batch = 0;
-    std::size_t frames = 0;
+    std::size_t frames = 0, bytes = 0;
     beast::error_code ec;
-    while (!m.queue.empty() && batch < max_batch && !ec) {
-      auto f = std::move(m.queue.front());
-      m.queue.pop_front();
-      batch += f->size();
+    while (!m.queue_empty() && layer.buffered() < max_batch && !ec) {
+      auto f = std::move(m.queue[m.head++]);
+      m.queued_bytes -= f->size();
+      bytes += f->size();
       ++frames;
-      std::tie(ec, std::ignore) = co_await m.ws.async_write(asio::buffer(*f), use_tuple);
+      m.ws.write(asio::buffer(*f), ec);
     }
+    if (m.queue_empty()) m.clear_queue();
     layer.uncork();
-    if (!ec) std::tie(ec) = co_await layer.flushed(use_tuple);
-    m.queued_bytes -= std::min(batch, m.queued_bytes);
     metrics::frames_sent().Increment(static_cast<double>(frames));
-    metrics::bytes_sent().Increment(static_cast<double>(batch));
+    metrics::bytes_sent().Increment(static_cast<double>(bytes));
     m.drained.cancel();
     if (ec) break;
   }
-  m.writer_done = true;
+  m.writer_running = false;
   m.drained.cancel();
 }
 
 task<void> session::writable() {
   auto& m = *impl_;
-  while (!closed() && m.queued_bytes > sv_.settings.send_queue_bytes / 2) {
-    co_await m.drained.async_wait(use_tuple);
-    arm(m.drained);
+  auto& layer = m.ws.next_layer();
+  while (!closed() && m.unsent() > sv_.settings.send_queue_bytes / 2) {
+    if (m.queue_empty()) {
+      auto [ec] = co_await layer.flushed(use_tuple);
+      if (ec) co_return;
+    } else {
+      co_await m.drained.async_wait(use_tuple);
+      arm(m.drained);
+    }
   }
 }
 
@@ -202,6 +267,22 @@ void session::error(const frame_error& e) { send(make_frame(error_frame(sv_.clk.
 
 task<void> session::handle(std::string text) {
   auto parsed = parse_client_frame(text);
+  if (auto* r = std::get_if<client_request>(&parsed); r && r->type == request_type::send) {
+    // Sends are pipelined: the store group-commits them in the order they
+    // start, so the channel's seq order is the socket's send order.
+    while (impl_->sends.size() >= max_sends_in_flight && !closed()) co_await sends_settled();
+    auto slot = std::make_shared<pending_send>();
+    impl_->sends.push_back(slot);
+    asio::co_spawn(
+        impl_->ws.get_executor(),
+        [self = shared_from_this(), r = std::move(*r), slot]() mutable -> task<void> {
+          co_await self->send_message(std::move(r), slot);
+        },
+        asio::detached);
+    co_return;
+  }
+  // Anything else waits for the sends before it, so answers keep their order.
+  while (!impl_->sends.empty() && !closed()) co_await sends_settled();
   if (auto* e = std::get_if<frame_error>(&parsed)) {
     error(*e);
     co_return;
@@ -213,6 +294,11 @@ task<void> session::handle(std::string text) {
     log::error("websocket request failed", {{"error", ex.what()}, {"user_id", who_.id.str()}});
     error(frame_error{"internal", "Internal server error", {}});
   }
+}
+
+task<void> session::sends_settled() {
+  co_await impl_->sends_done.async_wait(use_tuple);
+  arm(impl_->sends_done);
 }
 
 task<void> session::dispatch(client_request r) {
@@ -227,8 +313,7 @@ task<void> session::dispatch(client_request r) {
       co_await unsubscribe(r.channel);
       break;
     case request_type::send:
-      co_await send_message(std::move(r));
-      break;
+      break;  // pipelined by handle()
     case request_type::typing_start:
     case request_type::typing_stop:
       co_await typing(r.channel, r.type == request_type::typing_start);
@@ -325,18 +410,32 @@ task<void> session::unsubscribe(const channel_id& c) {
   co_return;
 }
 
-task<void> session::send_message(client_request r) {
+task<void> session::send_message(client_request r, std::shared_ptr<pending_send> slot) {
   auto& m = *impl_;
   auto client_msg_id = r.draft.client_msg_id;
-  auto sent = co_await sv_.messages.send(who_, std::move(r.draft));
-  if (!sent) {
-    error(to_frame_error(sent.err(), client_msg_id));
-    if (sent.err().kind == error_kind::rate_limited && ++m.rate_limited_in_a_row >= sv_.settings.rate_limit_close_after)
-      close(4029, "rate limit exceeded");
-    co_return;
+  bool rate_limited = false;
+  try {
+    auto sent = co_await sv_.messages.send(who_, std::move(r.draft));
+    if (sent) {
+      slot->answer = make_frame(ack_frame(sv_.clk.now(), client_msg_id, sent->msg));
+    } else {
+      rate_limited = sent.err().kind == error_kind::rate_limited;
+      slot->answer = make_frame(error_frame(sv_.clk.now(), to_frame_error(sent.err(), client_msg_id)));
+    }
+  } catch (const std::exception& ex) {
+    log::error("websocket request failed", {{"error", ex.what()}, {"user_id", who_.id.str()}});
+    slot->answer =
+        make_frame(error_frame(sv_.clk.now(), frame_error{"internal", "Internal server error", client_msg_id}));
   }
-  m.rate_limited_in_a_row = 0;
-  send(make_frame(ack_frame(sv_.clk.now(), client_msg_id, sent->msg)));
+  m.rate_limited_in_a_row = rate_limited ? m.rate_limited_in_a_row + 1 : 0;
+  // Answer, in request order, every send that is done.
+  while (!m.sends.empty() && m.sends.front()->answer) {
+    send(m.sends.front()->answer);
+    m.sends.erase(m.sends.begin());
+  }
+  m.sends_done.cancel();
+  if (rate_limited && m.rate_limited_in_a_row >= sv_.settings.rate_limit_close_after)
+    close(4029, "rate limit exceeded");
 }
 
 task<void> session::typing(const channel_id& c, bool on) {

@@ -47,12 +47,17 @@ class session final : public subscriber, public std::enable_shared_from_this<ses
  private:
   struct impl;
 
+  // Writes what send() queued (while a write was in flight or frames were
+  // waiting) and the close frame; runs only while there is such work.
   static task<void> write_loop(std::shared_ptr<session> self);
+  void start_writer();
   task<void> handle(std::string text);
   task<void> dispatch(client_request r);
   task<void> subscribe(client_request r);
   task<void> unsubscribe(const channel_id& c);
-  task<void> send_message(client_request r);
+  struct pending_send;
+  task<void> send_message(client_request r, std::shared_ptr<pending_send> slot);
+  task<void> sends_settled();  // waits until one message.send completes
   task<void> typing(const channel_id& c, bool on);
   task<void> replay(channel_id c, std::int64_t after, std::int64_t through);
   task<void> initial_presence(channel_id c);
