@@ -82,6 +82,7 @@ int run_fanout(const fanout_options& o) {
     fixture fx(endpoint::parse(o.api));
     pub_users = co_await fx.users(static_cast<int>(n_pubs));
     channel_ids = co_await fx.channels(pub_users, o.channels);
+    co_await publishers::join_channels(fx, pub_users, channel_ids);
     sub_users = co_await fx.users(static_cast<int>((n_subs + o.sockets_per_user - 1) / o.sockets_per_user));
   });
   std::fprintf(stderr, "fanout: %zu users and %zu channels ready\n", sub_users.size() + pub_users.size(), channels);

@@ -26,11 +26,37 @@ publishers::publishers(loops& io, std::vector<std::string> channel_ids, std::siz
       content_bytes_(content_bytes),
       max_seq_(new std::atomic<std::int64_t>[channel_ids_.size()]) {
   for (std::size_t c = 0; c < channel_ids_.size(); ++c) max_seq_[c] = 0;
+  auto plan = assignment(count, channel_ids_.size());
   for (std::size_t i = 0; i < count; ++i) {
     sockets_.push_back(std::make_unique<socket>());
     sockets_.back()->acked_in_window.assign(channel_ids_.size(), 0);
+    sockets_.back()->channels = std::move(plan[i]);
   }
-  for (std::size_t c = 0; c < channel_ids_.size(); ++c) sockets_[c % count]->channels.push_back(c);
+}
+
+std::vector<std::vector<std::size_t>> publishers::assignment(std::size_t count, std::size_t channels) {
+  // Fewer publishers than channels: each serves every P-th channel; more:
+  // each channel has several publishers.
+  std::vector<std::vector<std::size_t>> plan(count);
+  if (count <= channels)
+    for (std::size_t c = 0; c < channels; ++c) plan[c % count].push_back(c);
+  else
+    for (std::size_t i = 0; i < count; ++i) plan[i].push_back(i % channels);
+  return plan;
+}
+
+task<void> publishers::join_channels(fixture& fx, const std::vector<bench_user>& users,
+                                     const std::vector<std::string>& channel_ids) {
+  const auto plan = assignment(users.size(), channel_ids.size());
+  std::vector<const bench_user*> who;
+  std::vector<std::string> where;
+  for (std::size_t i = 0; i < plan.size(); ++i)
+    for (const auto c : plan[i])
+      if (c % users.size() != i) {
+        who.push_back(&users[i]);
+        where.push_back(channel_ids[c]);
+      }
+  co_await fx.join(who, where);
 }
 
 publishers::~publishers() { drop(); }

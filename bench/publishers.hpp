@@ -1,7 +1,8 @@
 #pragma once
 // The publishing side of the WebSocket scenarios: P sockets sending
 // `message.send` on a fixed schedule (open loop) at a total rate, channel c
-// served by publisher c % P. Each message's content starts with "b<ns>", its
+// served by publisher c % P (or, with more publishers than channels,
+// publisher i sending to channel i % C). Each message's content starts with "b<ns>", its
 // scheduled send time, so receivers take latency against the schedule (a
 // late send counts against the server, as it would for a real client).
 // Acknowledgements come back in send order on each socket.
@@ -34,6 +35,13 @@ class publishers {
  public:
   publishers(loops& io, std::vector<std::string> channel_ids, std::size_t count, int content_bytes);
   ~publishers();
+
+  // Which channels publisher i sends to, for `count` publishers.
+  static std::vector<std::vector<std::size_t>> assignment(std::size_t count, std::size_t channels);
+  // Makes every publisher a member of its channels; channel c was created by
+  // users[c % users.size()] (fixture::channels), the others join.
+  static task<void> join_channels(fixture& fx, const std::vector<bench_user>& users,
+                                  const std::vector<std::string>& channel_ids);
 
   // Connects one socket per user (users.size() == count), through urls round robin.
   void connect(const std::vector<bench_user>& users, const std::vector<ws_url>& urls, int concurrency);

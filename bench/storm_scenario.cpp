@@ -104,6 +104,7 @@ int run_storm(const storm_options& o) {
     fixture fx(endpoint::parse(o.api));
     pub_users = co_await fx.users(static_cast<int>(n_pubs));
     channel_ids = co_await fx.channels(pub_users, o.channels);
+    co_await publishers::join_channels(fx, pub_users, channel_ids);
     sub_users = co_await fx.users(static_cast<int>((n + o.sockets_per_user - 1) / o.sockets_per_user));
   });
 
