@@ -1,5 +1,7 @@
 #include "report.hpp"
 
+#include "bench_commit.hpp"
+
 #include <unistd.h>
 
 #include <dirent.h>
