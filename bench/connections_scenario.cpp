@@ -46,11 +46,12 @@ class share {
     const auto start = now_ns();
     io_.for_each(index_.size(), o_.concurrency, [&](std::size_t i) -> task<void> {
       const auto j = index_[i];
-      const auto source = "127.0.0." + std::to_string(2 + j % static_cast<std::size_t>(std::max(1, o_.sources)));
+      const auto& url = urls[j % urls.size()];
+      const auto source = source_address(j, o_.sources, url);
       auto ws = std::make_unique<ws_client>(io_.at(i).get_executor());
       const auto t0 = now_ns();
       try {
-        co_await ws->connect(urls[j % urls.size()], tokens_[j / static_cast<std::size_t>(o_.sockets_per_user)], source);
+        co_await ws->connect(url, tokens_[j / static_cast<std::size_t>(o_.sockets_per_user)], source);
         latency_[i % io_.size()].record(static_cast<double>(now_ns() - t0) / 1000.0);
         sockets_[i] = std::move(ws);
       } catch (const std::exception& e) {

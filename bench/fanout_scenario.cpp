@@ -97,7 +97,8 @@ int run_fanout(const fanout_options& o) {
     auto& s = subs[i];
     s.channel = i % channels;
     s.ws = std::make_unique<ws_client>(io.at(i).get_executor());
-    co_await s.ws->connect(urls[i % urls.size()], sub_users[i / o.sockets_per_user].token);
+    const auto& url = urls[i % urls.size()];
+    co_await s.ws->connect(url, sub_users[i / o.sockets_per_user].token, source_address(i, o.sources, url));
     co_await subscribe(*s.ws, channel_ids[s.channel]);
   });
   const double connect_s = std::chrono::duration<double>(clock_type::now() - t_connect).count();

@@ -23,6 +23,7 @@ struct fanout_options {
   int content_bytes = 100;
   unsigned threads = 1;
   int sockets_per_user = 50;
+  int sources = 8;  // loopback source addresses of the subscribers (0: any)
   int connect_concurrency = 256;
   std::string server_pids;
   std::string label;

@@ -43,6 +43,8 @@ int main(int argc, char** argv) {
   fanout->add_option("--content-bytes", f.content_bytes, "Message content size")->capture_default_str();
   fanout->add_option("--sockets-per-user", f.sockets_per_user, "Subscriber sockets sharing one user")
       ->capture_default_str();
+  fanout->add_option("--sources", f.sources, "Loopback source addresses 127.0.0.2 ... of the subscribers (0: any)")
+      ->capture_default_str();
 
   sl::bench::connections_options c;
   auto* conns = cli.add_subcommand(
@@ -50,7 +52,7 @@ int main(int argc, char** argv) {
   common(conns, c);
   conns->add_option("--ws", c.ws, "Gateway URL(s), comma-separated: sockets spread over them")->capture_default_str();
   conns->add_option("--connections", c.connections, "Sockets to open")->capture_default_str();
-  conns->add_option("--sources", c.sources, "Source addresses 127.0.0.2 ... (each has ~28k ports)")
+  conns->add_option("--sources", c.sources, "Loopback source addresses 127.0.0.2 ... (each has ~28k ports; 0: any)")
       ->capture_default_str();
   conns->add_option("--concurrency", c.concurrency, "Upgrades in flight per process")->capture_default_str();
   conns->add_option("--sockets-per-user", c.sockets_per_user, "Sockets sharing one user")->capture_default_str();
@@ -88,6 +90,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   storm->add_option("--concurrency", s.concurrency, "Connects in flight per process")->capture_default_str();
   storm->add_option("--sockets-per-user", s.sockets_per_user, "Clients sharing one user")->capture_default_str();
+  storm->add_option("--sources", s.sources, "Loopback source addresses 127.0.0.2 ... (0: any)")->capture_default_str();
 
   CLI11_PARSE(cli, argc, argv);
   try {

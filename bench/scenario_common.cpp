@@ -23,6 +23,11 @@ std::vector<ws_url> parse_ws_urls(const std::string& comma_separated) {
   return out;
 }
 
+std::string source_address(std::size_t i, int sources, const ws_url& server) {
+  if (sources <= 0 || server.host.rfind("127.", 0) != 0) return {};
+  return "127.0.0." + std::to_string(2 + i % static_cast<std::size_t>(sources));
+}
+
 void run_blocking(const std::function<task<void>()>& setup) {
   boost::asio::io_context ctx;
   auto f = boost::asio::co_spawn(ctx, setup(), boost::asio::use_future);

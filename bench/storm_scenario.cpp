@@ -118,7 +118,8 @@ int run_storm(const storm_options& o) {
     auto& c = clients[i];
     c.channel = i % channels;
     c.ws = std::make_unique<ws_client>(io.at(i).get_executor());
-    co_await c.ws->connect(urls[i % urls.size()], sub_users[i / o.sockets_per_user].token);
+    const auto& url = urls[i % urls.size()];
+    co_await c.ws->connect(url, sub_users[i / o.sockets_per_user].token, source_address(i, o.sources, url));
     co_await subscribe(*c.ws, channel_ids[c.channel]);
   });
   std::fprintf(stderr, "storm: %zu clients subscribed\n", n);
@@ -137,7 +138,8 @@ int run_storm(const storm_options& o) {
       co_await limit.acquire();
       try {
         c.ws = std::make_unique<ws_client>(co_await asio::this_coro::executor);
-        co_await c.ws->connect(urls[i % urls.size()], sub_users[i / o.sockets_per_user].token);
+        const auto& url = urls[i % urls.size()];
+        co_await c.ws->connect(url, sub_users[i / o.sockets_per_user].token, source_address(i, o.sources, url));
         c.told_not_recovered = !co_await subscribe(*c.ws, channel_ids[c.channel], c.last_seq);
       } catch (const std::exception&) {
         tc.failed.fetch_add(1);

@@ -24,6 +24,7 @@ struct storm_options {
   int content_bytes = 100;
   unsigned threads = 1;
   int sockets_per_user = 50;
+  int sources = 8;  // loopback source addresses (0: any)
   std::string server_pids;
   std::string label;
 };

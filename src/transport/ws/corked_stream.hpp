@@ -35,8 +35,7 @@ class corked_stream {
   using next_layer_type = boost::asio::ip::tcp::socket;
   using executor_type = next_layer_type::executor_type;
 
-  explicit corked_stream(next_layer_type s)
-      : next_(std::move(s)), state_(std::make_shared<state>(next_.get_executor())) {}
+  explicit corked_stream(next_layer_type s) : next_(std::move(s)), state_(std::make_shared<state>()) {}
   ~corked_stream() {
     if (state_) state_->gone = true;
   }
@@ -58,6 +57,9 @@ class corked_stream {
   // Completes when idle() or the connection failed (returns the error).
   template <typename Token>
   auto flushed(Token&& token) {
+    if (!state_->wake)  // made on first use: most sockets never wait
+      state_->wake =
+          std::make_unique<boost::asio::steady_timer>(get_executor(), boost::asio::steady_timer::time_point::max());
     return boost::asio::async_initiate<Token, void(boost::beast::error_code)>(
         [st = state_](auto handler) { wait_flushed(st, std::move(handler)); }, token);
   }
@@ -101,17 +103,14 @@ class corked_stream {
   }
 
  private:
-  static constexpr std::size_t idle_capacity = 16 * 1024;
-
   struct state {
-    explicit state(executor_type ex) : wake(ex, boost::asio::steady_timer::time_point::max()) {}
     std::string pending;  // appended, waiting for the next write
     std::string out;      // in flight
     bool corked = false;
     bool flushing = false;
     bool gone = false;  // the stream was destroyed: never touch it again
     boost::beast::error_code error;
-    boost::asio::steady_timer wake;  // never expires: cancelled when a flush ends
+    std::unique_ptr<boost::asio::steady_timer> wake;  // never expires: cancelled when a flush ends
   };
 
   template <typename ConstBuffers>
@@ -132,14 +131,19 @@ class corked_stream {
     std::swap(st->out, st->pending);
     boost::asio::async_write(next, boost::asio::buffer(st->out), [st, &next](boost::beast::error_code ec, std::size_t) {
       st->flushing = false;
-      st->out.clear();
-      // After a burst, an idle socket gives the room back.
-      if (st->out.capacity() > idle_capacity) std::string().swap(st->out);
+      // Nothing more to send: an idle socket keeps no buffer (most sockets
+      // are idle most of the time).
+      if (st->pending.empty()) {
+        std::string().swap(st->out);
+        std::string().swap(st->pending);
+      } else {
+        st->out.clear();
+      }
       if (ec)
         st->error = ec;
       else if (!st->corked)
         start_flush(st, next);
-      if (!st->flushing) st->wake.cancel();
+      if (!st->flushing && st->wake) st->wake->cancel();
     });
   }
 
@@ -147,10 +151,10 @@ class corked_stream {
   static void wait_flushed(std::shared_ptr<state> st, Handler handler) {
     if (st->error || (!st->flushing && st->pending.empty())) {
       auto ec = st->error;
-      boost::asio::post(st->wake.get_executor(), boost::beast::bind_front_handler(std::move(handler), ec));
+      boost::asio::post(st->wake->get_executor(), boost::beast::bind_front_handler(std::move(handler), ec));
       return;
     }
-    auto& timer = st->wake;
+    auto& timer = *st->wake;
     timer.async_wait([st = std::move(st), handler = std::move(handler)](boost::beast::error_code) mutable {
       wait_flushed(std::move(st), std::move(handler));
     });

@@ -40,6 +40,11 @@ void gateway::start() {
     on_every_hub([](hub& hb) { hb.resync(); });
   };
   sv_.broker.start(std::move(h));
+  // A quarter of the idle timeout: a silent socket is pinged between 1/2 and
+  // 3/4 of it and dropped between 1 and 5/4 of it.
+  const auto every = std::max(std::chrono::milliseconds(100),
+                              std::chrono::duration_cast<std::chrono::milliseconds>(settings_.idle_timeout) / 4);
+  on_every_hub([every](hub& hb) { hb.start_sweep(every); });
 }
 
 task<void> gateway::stop(std::chrono::milliseconds grace) {

@@ -25,6 +25,22 @@ hub::hub(asio::any_io_executor ex, services& sv) : ex_(std::move(ex)), sv_(sv) {
 
 void hub::attach(const std::shared_ptr<subscriber>& s) { sessions_.emplace(s.get(), s); }
 
+void hub::start_sweep(std::chrono::milliseconds every) {
+  sweep_every_ = every;
+  sweep_ = std::make_unique<asio::steady_timer>(ex_);
+  arm_sweep();
+}
+
+void hub::arm_sweep() {
+  sweep_->expires_after(sweep_every_);
+  sweep_->async_wait([this](boost::system::error_code ec) {
+    if (ec) return;  // the hub is going away
+    const auto now = std::chrono::steady_clock::now();
+    for (const auto& s : sessions()) s->idle_check(now);
+    arm_sweep();
+  });
+}
+
 void hub::detach(subscriber& s) {
   std::vector<channel_id> mine;
   for (const auto& [c, st] : channels_)

@@ -14,6 +14,7 @@
 // broker events are posted to it. Lifetime: owned by the gateway.
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -52,6 +53,10 @@ class hub {
 
   // The channel's members (cached for presence_members_ttl).
   task<std::vector<user_id>> members(channel_id c);
+
+  // Calls idle_check() on every connection every `every` (one timer per hub,
+  // not one per socket).
+  void start_sweep(std::chrono::milliseconds every);
 
   void on_event(const domain::broker_event& e);
   // The broker came back: fill every channel's gap from the store.
@@ -97,7 +102,11 @@ class hub {
   task<void> refresh_members(state_ptr st);
   void drop_if_empty(const state_ptr& st);
 
+  void arm_sweep();
+
   boost::asio::any_io_executor ex_;
+  std::unique_ptr<boost::asio::steady_timer> sweep_;
+  std::chrono::milliseconds sweep_every_{0};
   services& sv_;
   std::unordered_map<channel_id, state_ptr, uuid_hash> channels_;
   std::unordered_map<subscriber*, std::shared_ptr<subscriber>> sessions_;

@@ -65,6 +65,11 @@ prometheus::Counter& replayed_messages() {
   return c;
 }
 
+prometheus::Counter& idle_drops() {
+  static auto& c = counter("signalink_ws_idle_drops_total", "Sockets dropped after WS_IDLE_TIMEOUT_SECONDS of silence");
+  return c;
+}
+
 prometheus::Counter& refused_upgrades(int status) {
   static auto& family = prometheus::BuildCounter()
                             .Name("signalink_ws_refused_upgrades_total")

@@ -17,6 +17,7 @@ prometheus::Counter& closes(std::uint16_t code);
 prometheus::Counter& duplicates_dropped();
 prometheus::Counter& gap_fills();
 prometheus::Counter& replayed_messages();
+prometheus::Counter& idle_drops();
 prometheus::Counter& refused_upgrades(int status);
 
 }  // namespace sl::ws::metrics

@@ -31,7 +31,52 @@ constexpr std::int64_t replay_page = 200;
 constexpr std::size_t max_sends_in_flight = 32;
 
 using never_timer = asio::steady_timer;
-void arm(never_timer& t) { t.expires_at(never_timer::time_point::max()); }
+
+// A wake-up for one waiter: a timer that never expires, cancelled by
+// notify(). Created on first wait, so a socket that never waits (most) pays
+// a pointer, not a timer.
+class signal {
+ public:
+  task<void> wait(const asio::any_io_executor& ex) {
+    if (!t_) t_ = std::make_unique<never_timer>(ex, never_timer::time_point::max());
+    co_await t_->async_wait(use_tuple);
+    t_->expires_at(never_timer::time_point::max());
+  }
+  void notify() {
+    if (t_) t_->cancel();
+  }
+
+ private:
+  std::unique_ptr<never_timer> t_;
+};
+
+// The read buffer of a socket, owning next to nothing while it waits. Beast
+// prepares min(1536, max_size() - size()) bytes as soon as a read starts, so
+// every idle socket would hold 1.5 KiB for a message that may never come;
+// reporting a small max_size while empty makes that first allocation tiny,
+// and once a frame is under way Beast sizes the rest from its header.
+class read_buffer {
+ public:
+  using const_buffers_type = beast::flat_buffer::const_buffers_type;
+  using mutable_buffers_type = beast::flat_buffer::mutable_buffers_type;
+  static constexpr std::size_t idle_prepare = 128;
+
+  std::size_t size() const noexcept { return b_.size(); }
+  std::size_t max_size() const noexcept { return b_.size() == 0 ? idle_prepare : b_.max_size(); }
+  std::size_t capacity() const noexcept { return b_.capacity(); }
+  const_buffers_type data() const noexcept { return b_.data(); }
+  mutable_buffers_type prepare(std::size_t n) { return b_.prepare(n); }
+  void commit(std::size_t n) noexcept { b_.commit(n); }
+  void consume(std::size_t n) noexcept { b_.consume(n); }
+  // Empties it; gives the memory back after a large message.
+  void reset() {
+    b_.clear();
+    if (b_.capacity() > 512) b_.shrink_to_fit();
+  }
+
+ private:
+  beast::flat_buffer b_;
+};
 
 }  // namespace
 
@@ -43,25 +88,23 @@ struct session::impl {
   // A bare socket under the cork: Beast's tcp_stream adds two timers and a
   // shared state per connection that the websocket's own timeout makes
   // redundant.
-  impl(beast::tcp_stream s)
-      : ws(s.release_socket()),
-        drained(ws.get_executor(), never_timer::time_point::max()),
-        sends_done(ws.get_executor(), never_timer::time_point::max()),
-        kill(ws.get_executor()) {}
+  impl(beast::tcp_stream s) : ws(s.release_socket()) {}
 
-  websocket::stream<corked_stream> ws;
-  never_timer drained;     // cancelled after every write
-  never_timer sends_done;  // cancelled whenever a message.send completes
-  asio::steady_timer kill;
+  websocket::stream<corked_stream, false> ws;  // no permessage-deflate: none of its state
+  signal drained;                              // after every write
+  signal sends_done;                           // whenever a message.send completes
+  std::unique_ptr<asio::steady_timer> kill;    // armed by close()
   // Frames waiting for the writer: queue[head...]. A vector, not a deque: an
   // empty deque still holds ~600 bytes, and most sockets are idle.
   std::vector<frame_ptr> queue;
   std::size_t head = 0;
   std::size_t queued_bytes = 0;  // in `queue`
   std::optional<std::pair<std::uint16_t, std::string>> close_request;
-  bool finished = false;        // the read loop ended: the writer stops
-  bool open = false;            // the handshake is done: frames may be written
-  bool writer_running = false;  // write_loop runs: frames queue behind it
+  bool finished = false;                        // the read loop ended: the writer stops
+  bool open = false;                            // the handshake is done: frames may be written
+  std::chrono::steady_clock::time_point heard;  // the peer's last frame (data or control)
+  bool pinged = false;                          // since then
+  bool writer_running = false;                  // write_loop runs: frames queue behind it
   std::unordered_set<channel_id, uuid_hash> channels;
   int rate_limited_in_a_row = 0;
   // message.send requests in flight, oldest first; their answers go out in
@@ -106,7 +149,13 @@ task<void> session::run(http::beast_request request) {
   // Held only until the handshake is answered: its headers are not needed after.
   auto req = std::make_unique<http::beast_request>(std::move(request));
   const auto& st = sv_.settings;
-  m.ws.set_option(websocket::stream_base::timeout{st.handshake_timeout, st.idle_timeout, true});
+  // Beast times the handshakes only; idleness is the hub's sweep
+  // (idle_check), which saves every socket a timer armed on each read.
+  m.ws.set_option(websocket::stream_base::timeout{st.handshake_timeout, websocket::stream_base::none(), false});
+  m.ws.control_callback([&m](websocket::frame_type, beast::string_view) {
+    m.heard = std::chrono::steady_clock::now();
+    m.pinged = false;
+  });
   m.ws.set_option(websocket::stream_base::decorator(
       [](websocket::response_type& res) { res.set(beast::http::field::server, "signalink"); }));
   m.ws.read_message_max(st.max_frame_bytes);
@@ -121,30 +170,31 @@ task<void> session::run(http::beast_request request) {
     }
   }
   m.open = true;
+  m.heard = std::chrono::steady_clock::now();
   if (!m.queue_empty() || m.close_request) start_writer();
 
-  beast::flat_buffer buf;
+  read_buffer buf;
   for (;;) {
-    buf.clear();
+    buf.reset();
     auto [ec, n] = co_await m.ws.async_read(buf, use_tuple);
     if (ec) {
       if (ec == websocket::error::message_too_big) metrics::closes(1009).Increment();
       break;
     }
     metrics::frames_received().Increment();
+    m.heard = std::chrono::steady_clock::now();
+    m.pinged = false;
     if (closed()) continue;  // closing: the peer's frames no longer matter
     if (m.ws.got_binary()) {
       close(1003, "binary frames are not supported");
       continue;
     }
     co_await handle(beast::buffers_to_string(buf.data()));
-    // An idle socket should not keep the room its largest frame needed.
-    if (buf.capacity() > 4096) buf.shrink_to_fit();
   }
   m.finished = true;
   m.clear_queue();
-  m.drained.cancel();
-  m.kill.cancel();
+  m.drained.notify();
+  if (m.kill) m.kill->cancel();
 }
 
 void session::send(const frame_ptr& f) {
@@ -171,6 +221,27 @@ void session::send(const frame_ptr& f) {
   start_writer();
 }
 
+void session::idle_check(std::chrono::steady_clock::time_point now) {
+  auto& m = *impl_;
+  if (!m.open || m.finished) return;
+  const auto silent = now - m.heard;
+  const auto limit = sv_.settings.idle_timeout;
+  if (silent >= limit) {
+    metrics::idle_drops().Increment();
+    beast::error_code ignored;
+    beast::get_lowest_layer(m.ws).close(ignored);  // the read loop ends
+    return;
+  }
+  if (silent >= limit / 2 && !m.pinged && !closed()) {
+    m.pinged = true;
+    auto& layer = m.ws.next_layer();
+    beast::error_code ec;
+    layer.cork();
+    m.ws.ping({}, ec);
+    layer.uncork();
+  }
+}
+
 void session::start_writer() {
   auto& m = *impl_;
   if (m.writer_running || !m.open || m.finished) return;
@@ -193,10 +264,11 @@ void session::close(std::uint16_t code, std::string reason) {
   m.close_request.emplace(code, std::move(reason));
   metrics::closes(code).Increment();
   start_writer();
-  m.drained.cancel();
+  m.drained.notify();
   // A peer that neither reads nor answers the close is dropped.
-  m.kill.expires_after(sv_.settings.close_timeout + sv_.settings.handshake_timeout);
-  m.kill.async_wait([self = shared_from_this()](beast::error_code ec) {
+  m.kill = std::make_unique<asio::steady_timer>(m.ws.get_executor());
+  m.kill->expires_after(sv_.settings.close_timeout + sv_.settings.handshake_timeout);
+  m.kill->async_wait([self = shared_from_this()](beast::error_code ec) {
     if (ec) return;
     beast::error_code ignored;
     beast::get_lowest_layer(self->impl_->ws).close(ignored);
@@ -242,11 +314,11 @@ task<void> session::write_loop(std::shared_ptr<session> self) {
     layer.uncork();
     metrics::frames_sent().Increment(static_cast<double>(frames));
     metrics::bytes_sent().Increment(static_cast<double>(bytes));
-    m.drained.cancel();
+    m.drained.notify();
     if (ec) break;
   }
   m.writer_running = false;
-  m.drained.cancel();
+  m.drained.notify();
 }
 
 task<void> session::writable() {
@@ -257,8 +329,7 @@ task<void> session::writable() {
       auto [ec] = co_await layer.flushed(use_tuple);
       if (ec) co_return;
     } else {
-      co_await m.drained.async_wait(use_tuple);
-      arm(m.drained);
+      co_await m.drained.wait(m.ws.get_executor());
     }
   }
 }
@@ -296,10 +367,7 @@ task<void> session::handle(std::string text) {
   }
 }
 
-task<void> session::sends_settled() {
-  co_await impl_->sends_done.async_wait(use_tuple);
-  arm(impl_->sends_done);
-}
+task<void> session::sends_settled() { co_await impl_->sends_done.wait(impl_->ws.get_executor()); }
 
 task<void> session::dispatch(client_request r) {
   switch (r.type) {
@@ -433,7 +501,7 @@ task<void> session::send_message(client_request r, std::shared_ptr<pending_send>
     send(m.sends.front()->answer);
     m.sends.erase(m.sends.begin());
   }
-  m.sends_done.cancel();
+  m.sends_done.notify();
   if (rate_limited && m.rate_limited_in_a_row >= sv_.settings.rate_limit_close_after)
     close(4029, "rate limit exceeded");
 }

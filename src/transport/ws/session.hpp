@@ -43,6 +43,7 @@ class session final : public subscriber, public std::enable_shared_from_this<ses
   void send(const frame_ptr& f) override;
   void removed(const channel_id& c, const frame_ptr& f) override;
   void close(std::uint16_t code, std::string reason) override;
+  void idle_check(std::chrono::steady_clock::time_point now) override;
 
  private:
   struct impl;
