@@ -1,6 +1,10 @@
 #include "domain/auth_service.hpp"
 
 #include <algorithm>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include "base/random.hpp"
 #include "domain/texts.hpp"
@@ -77,18 +81,54 @@ bool auth_service::is_revoked(const std::string& jti) {
 }
 
 task<std::optional<user>> auth_service::cached_user(const user_id& id) {
+  namespace asio = boost::asio;
   const auto now = clock_.now();
+  std::shared_ptr<fetch> joined;
+  std::optional<asio::steady_timer> wake;
   {
     std::lock_guard lock(mu_);
     if (auto it = users_.find(id); it != users_.end() && it->second.fetched_at + s_.user_cache_ttl > now)
       co_return it->second.u;
+    if (auto it = fetching_.find(id); it != fetching_.end()) {
+      // Someone is reading this user: wait for their answer. The wake-up is
+      // posted to our own executor, so it cannot run before we wait.
+      joined = it->second;
+      auto ex = co_await asio::this_coro::executor;
+      wake.emplace(ex, asio::steady_timer::time_point::max());
+      joined->waiters.push_back([ex, t = &*wake] { asio::post(ex, [t] { t->cancel(); }); });
+    } else {
+      fetching_.emplace(id, std::make_shared<fetch>());
+    }
   }
-  auto u = co_await db_.find_user(id);
-  std::lock_guard lock(mu_);
-  if (u)
-    users_.insert_or_assign(id, cached{*u, now});
-  else
-    users_.erase(id);
+  if (joined) {
+    boost::system::error_code ignored;
+    co_await wake->async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    if (joined->error) std::rethrow_exception(joined->error);
+    co_return joined->result;
+  }
+  user_fetches_.fetch_add(1, std::memory_order_relaxed);
+  std::optional<user> u;
+  std::exception_ptr error;
+  try {
+    u = co_await db_.find_user(id);
+  } catch (...) {
+    error = std::current_exception();
+  }
+  std::vector<std::function<void()>> waiters;
+  {
+    std::lock_guard lock(mu_);
+    auto f = fetching_.at(id);
+    fetching_.erase(id);
+    f->result = u;
+    f->error = error;
+    waiters.swap(f->waiters);
+    if (!error && u)
+      users_.insert_or_assign(id, cached{*u, now});
+    else if (!error)
+      users_.erase(id);
+  }
+  for (auto& w : waiters) w();
+  if (error) std::rethrow_exception(error);
   co_return u;
 }
 

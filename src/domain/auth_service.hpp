@@ -8,7 +8,10 @@
 // period), and users are cached for a few seconds.
 // Thread-safe: called from coroutines on any I/O thread.
 
+#include <atomic>
 #include <chrono>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -76,6 +79,8 @@ class auth_service {
   // loads all that may still matter (the app makes it before serving).
   task<void> refresh_revocations();
   void forget_user(const user_id& id);
+  // Store reads of users so far (cache misses; concurrent ones count once).
+  std::uint64_t user_fetches() const noexcept { return user_fetches_.load(std::memory_order_relaxed); }
 
  private:
   // A hash of a random password at the configured cost, made once.
@@ -96,6 +101,16 @@ class auth_service {
   std::mutex mu_;
   std::unordered_map<std::string, timestamp> revoked_;  // jti -> revoked_at
   std::unordered_map<user_id, cached, uuid_hash> users_;
+  // A user being read from the store: callers that miss the cache meanwhile
+  // wait for that read instead of making their own (a client opening 50
+  // sockets at once costs one read, not 50).
+  struct fetch {
+    std::optional<user> result;
+    std::exception_ptr error;
+    std::vector<std::function<void()>> waiters;  // each wakes one caller on its own executor
+  };
+  std::unordered_map<user_id, std::shared_ptr<fetch>, uuid_hash> fetching_;
+  std::atomic<std::uint64_t> user_fetches_{0};
   std::unordered_map<user_id, timestamp, uuid_hash> last_seen_written_;
   timestamp last_poll_{};
   std::string decoy_;
