@@ -96,8 +96,8 @@ class Servers:
     def start(self, args, role, env, **ports):
         log = open(os.path.join(self.dir, f"{role}-{len(self.procs)}.log"), "w")
         e = dict(env, **{k: str(v) for k, v in ports.items()})
-        self.procs.append(subprocess.Popen([os.path.join(args.bin, "signalink"), role], env=e, stdout=log,
-                                           stderr=subprocess.STDOUT))
+        server = args.server_bin or os.path.join(args.bin, "signalink")
+        self.procs.append(subprocess.Popen([server, role], env=e, stdout=log, stderr=subprocess.STDOUT))
 
     @property
     def pids(self):
@@ -120,7 +120,7 @@ def one_run(args, name, backend_env):
     servers = Servers(args, topology, backend_env)
     try:
         cmd = [os.path.join(args.bin, "signalink-bench"), *bench_args, "--api", servers.api,
-               "--ws", ",".join(servers.ws), "--server-pid", servers.pids, "--label", f"{name}/{args.backend}"]
+               "--ws", ",".join(servers.ws), "--server-pid", servers.pids, "--label", f"{name}/{args.backend}{args.label}"]
         if bench_args[0] in ("fanout", "write"):
             cmd += ["--duration", str(args.duration)]
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
@@ -148,6 +148,8 @@ def summary(name, rows):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--bin", default="build/release")
+    p.add_argument("--server-bin", default="", help="another `signalink` to measure (default: the one in --bin)")
+    p.add_argument("--label", default="", help="added to each result's label (e.g. before/after)")
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--duration", type=float, default=10)
     p.add_argument("--port", type=int, default=18500)
