@@ -157,28 +157,21 @@ int run_connections(const connections_options& o) {
       for (auto& s : tokens) t.push_back(json::string(s));
       std::ofstream(plan) << json::serialize(json::object{{"tokens", t}});
     }
-    for (int i = 0; i < o.procs; ++i)
-      children.push_back(std::make_unique<child_process>(std::vector<std::string>{"connections",
-                                                                                  "--api",
-                                                                                  o.api,
-                                                                                  "--ws",
-                                                                                  o.ws,
-                                                                                  "--connections",
-                                                                                  std::to_string(o.connections),
-                                                                                  "--sources",
-                                                                                  std::to_string(o.sources),
-                                                                                  "--concurrency",
-                                                                                  std::to_string(o.concurrency),
-                                                                                  "--sockets-per-user",
-                                                                                  std::to_string(o.sockets_per_user),
-                                                                                  "--threads",
-                                                                                  std::to_string(o.threads),
-                                                                                  "--procs",
-                                                                                  std::to_string(o.procs),
-                                                                                  "--shard",
-                                                                                  std::to_string(i),
-                                                                                  "--plan",
-                                                                                  plan}));
+    for (int i = 0; i < o.procs; ++i) {
+      std::vector<std::string> args{"connections", "--api", o.api, "--ws", o.ws, "--plan", plan};
+      auto add = [&args](const char* name, auto value) {
+        args.emplace_back(name);
+        args.push_back(std::to_string(value));
+      };
+      add("--connections", o.connections);
+      add("--sources", o.sources);
+      add("--concurrency", o.concurrency);
+      add("--sockets-per-user", o.sockets_per_user);
+      add("--threads", o.threads);
+      add("--procs", o.procs);
+      add("--shard", i);
+      children.push_back(std::make_unique<child_process>(args));
+    }
     for (auto& c : children) parts.push_back(json::parse(c->read_line()).as_object());
     std::remove(plan.c_str());
   }

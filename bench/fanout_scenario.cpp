@@ -75,17 +75,10 @@ int run_fanout(const fanout_options& o) {
   const auto n_pubs = static_cast<std::size_t>(o.publishers > 0 ? o.publishers : std::min(o.channels, 16));
   const auto pids = server_pids(o.server_pids);
 
-  // Users and channels, through the public API.
-  std::vector<bench_user> sub_users, pub_users;
-  std::vector<std::string> channel_ids;
-  run_blocking([&]() -> task<void> {
-    fixture fx(endpoint::parse(o.api));
-    pub_users = co_await fx.users(static_cast<int>(n_pubs));
-    channel_ids = co_await fx.channels(pub_users, o.channels);
-    co_await publishers::join_channels(fx, pub_users, channel_ids);
-    sub_users = co_await fx.users(static_cast<int>((n_subs + o.sockets_per_user - 1) / o.sockets_per_user));
-  });
-  std::fprintf(stderr, "fanout: %zu users and %zu channels ready\n", sub_users.size() + pub_users.size(), channels);
+  const auto who = prepare_cast(o.api, n_pubs, channels, n_subs, o.sockets_per_user);
+  const auto& channel_ids = who.channel_ids;
+  std::fprintf(stderr, "fanout: %zu users and %zu channels ready\n", who.subscribers.size() + who.publishers.size(),
+               channels);
 
   loops io(o.threads);
   std::vector<thread_stats> stats(io.size());
@@ -98,11 +91,11 @@ int run_fanout(const fanout_options& o) {
     s.channel = i % channels;
     s.ws = std::make_unique<ws_client>(io.at(i).get_executor());
     const auto& url = urls[i % urls.size()];
-    co_await s.ws->connect(url, sub_users[i / o.sockets_per_user].token, source_address(i, o.sources, url));
+    co_await s.ws->connect(url, who.subscriber_of(i).token, source_address(i, o.sources, url));
     co_await subscribe(*s.ws, channel_ids[s.channel]);
   });
   const double connect_s = std::chrono::duration<double>(clock_type::now() - t_connect).count();
-  pubs.connect(pub_users, urls, o.connect_concurrency);
+  pubs.connect(who.publishers, urls, o.connect_concurrency);
   std::fprintf(stderr, "fanout: %zu subscribers connected and subscribed in %.2f s\n", n_subs, connect_s);
 
   const auto start = clock_type::now() + std::chrono::milliseconds(100);

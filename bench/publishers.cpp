@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "frame_scan.hpp"
+#include "scenario_common.hpp"
 
 namespace sl::bench {
 
@@ -19,6 +20,20 @@ struct publishers::socket {
   std::uint64_t errors = 0;
   std::int64_t max_lag_ns = 0;
 };
+
+cast prepare_cast(const std::string& api, std::size_t n_publishers, std::size_t channels, std::size_t sockets,
+                  int per_user) {
+  cast c;
+  c.per_user = static_cast<std::size_t>(std::max(1, per_user));
+  run_blocking([&]() -> task<void> {
+    fixture fx(endpoint::parse(api));
+    c.publishers = co_await fx.users(static_cast<int>(n_publishers));
+    c.channel_ids = co_await fx.channels(c.publishers, static_cast<int>(channels));
+    co_await publishers::join_channels(fx, c.publishers, c.channel_ids);
+    c.subscribers = co_await fx.users(static_cast<int>((sockets + c.per_user - 1) / c.per_user));
+  });
+  return c;
+}
 
 publishers::publishers(loops& io, std::vector<std::string> channel_ids, std::size_t count, int content_bytes)
     : io_(io),

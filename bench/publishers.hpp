@@ -31,6 +31,19 @@ struct window {
   bool contains(std::int64_t t) const { return t >= from_ns && t < until_ns; }
 };
 
+// Who takes part in a publishing scenario, made through the REST API:
+// `publishers` users, each a member of the channels it publishes to,
+// `channels` public channels, and one subscriber user per `per_user` sockets.
+struct cast {
+  std::vector<bench_user> publishers;
+  std::vector<std::string> channel_ids;
+  std::vector<bench_user> subscribers;
+  std::size_t per_user = 1;
+  const bench_user& subscriber_of(std::size_t socket) const { return subscribers[socket / per_user]; }
+};
+cast prepare_cast(const std::string& api, std::size_t publishers, std::size_t channels, std::size_t sockets,
+                  int per_user);
+
 class publishers {
  public:
   publishers(loops& io, std::vector<std::string> channel_ids, std::size_t count, int content_bytes);

@@ -98,15 +98,8 @@ int run_storm(const storm_options& o) {
   const auto n_pubs = static_cast<std::size_t>(o.publishers > 0 ? o.publishers : std::min(o.channels, 16));
   const auto pids = server_pids(o.server_pids);
 
-  std::vector<bench_user> sub_users, pub_users;
-  std::vector<std::string> channel_ids;
-  run_blocking([&]() -> task<void> {
-    fixture fx(endpoint::parse(o.api));
-    pub_users = co_await fx.users(static_cast<int>(n_pubs));
-    channel_ids = co_await fx.channels(pub_users, o.channels);
-    co_await publishers::join_channels(fx, pub_users, channel_ids);
-    sub_users = co_await fx.users(static_cast<int>((n + o.sockets_per_user - 1) / o.sockets_per_user));
-  });
+  const auto who = prepare_cast(o.api, n_pubs, channels, n, o.sockets_per_user);
+  const auto& channel_ids = who.channel_ids;
 
   loops io(o.threads);
   std::vector<thread_counts> counts(io.size());
@@ -119,7 +112,7 @@ int run_storm(const storm_options& o) {
     c.channel = i % channels;
     c.ws = std::make_unique<ws_client>(io.at(i).get_executor());
     const auto& url = urls[i % urls.size()];
-    co_await c.ws->connect(url, sub_users[i / o.sockets_per_user].token, source_address(i, o.sources, url));
+    co_await c.ws->connect(url, who.subscriber_of(i).token, source_address(i, o.sources, url));
     co_await subscribe(*c.ws, channel_ids[c.channel]);
   });
   std::fprintf(stderr, "storm: %zu clients subscribed\n", n);
@@ -139,7 +132,7 @@ int run_storm(const storm_options& o) {
       try {
         c.ws = std::make_unique<ws_client>(co_await asio::this_coro::executor);
         const auto& url = urls[i % urls.size()];
-        co_await c.ws->connect(url, sub_users[i / o.sockets_per_user].token, source_address(i, o.sources, url));
+        co_await c.ws->connect(url, who.subscriber_of(i).token, source_address(i, o.sources, url));
         c.told_not_recovered = !co_await subscribe(*c.ws, channel_ids[c.channel], c.last_seq);
       } catch (const std::exception&) {
         tc.failed.fetch_add(1);
@@ -156,7 +149,7 @@ int run_storm(const storm_options& o) {
   });
 
   publishers pubs(io, channel_ids, n_pubs, o.content_bytes);
-  pubs.connect(pub_users, urls, o.concurrency);
+  pubs.connect(who.publishers, urls, o.concurrency);
   const auto start = clock_type::now() + std::chrono::milliseconds(50);
   pubs.start(start, start + seconds(o.before_s + o.timeout_s + o.after_s), o.rate, window{});
   std::this_thread::sleep_until(start + seconds(o.before_s));

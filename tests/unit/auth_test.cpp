@@ -47,6 +47,21 @@ class AuthTest : public testing::Test {
     return t->access_token;
   }
 
+  // `n` authentications of `token`, all started before any runs.
+  std::vector<result<domain::principal>> authenticate_together(const std::string& token, int n) {
+    std::vector<std::future<std::optional<result<domain::principal>>>> started;
+    for (int i = 0; i < n; ++i)
+      started.push_back(asio::co_spawn(ctx_, test::detail::boxed_result(auth_.authenticate(token)), asio::use_future));
+    ctx_.restart();
+    std::vector<result<domain::principal>> out;
+    for (auto& f : started) {
+      while (f.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
+        ctx_.run_for(std::chrono::milliseconds(5));
+      out.push_back(std::move(*f.get()));
+    }
+    return out;
+  }
+
   std::filesystem::path dir_;
   asio::io_context ctx_;
   system_clock clk_;
@@ -61,14 +76,7 @@ TEST_F(AuthTest, ConcurrentAuthenticationsOfOneUserReadItOnce) {
   const auto before = auth_.user_fetches();
   // All started before any of them runs: the first reads the store, the
   // others find its read in flight and wait for it.
-  std::vector<std::future<std::optional<result<domain::principal>>>> done;
-  for (int i = 0; i < 20; ++i)
-    done.push_back(asio::co_spawn(ctx_, test::detail::boxed_result(auth_.authenticate(token)), asio::use_future));
-  ctx_.restart();
-  for (auto& f : done)
-    while (f.wait_for(std::chrono::seconds(0)) != std::future_status::ready) ctx_.run_for(std::chrono::milliseconds(5));
-  for (auto& f : done) {
-    auto p = *f.get();
+  for (const auto& p : authenticate_together(token, 20)) {
     ASSERT_TRUE(p);
     EXPECT_EQ(p->username, "many");
   }
@@ -84,14 +92,7 @@ TEST_F(AuthTest, WaitersOfAReadLearnAboutAMissingUserToo) {
   const auto now = clk_.now();
   const auto token = codec_.encode({user_id::generate(), "ghost", now, now + std::chrono::minutes(5), "jti-ghost"});
   const auto before = auth_.user_fetches();
-  std::vector<std::future<std::optional<result<domain::principal>>>> done;
-  for (int i = 0; i < 5; ++i)
-    done.push_back(asio::co_spawn(ctx_, test::detail::boxed_result(auth_.authenticate(token)), asio::use_future));
-  ctx_.restart();
-  for (auto& f : done)
-    while (f.wait_for(std::chrono::seconds(0)) != std::future_status::ready) ctx_.run_for(std::chrono::milliseconds(5));
-  for (auto& f : done) {
-    auto p = *f.get();
+  for (const auto& p : authenticate_together(token, 5)) {
     ASSERT_FALSE(p);
     EXPECT_EQ(p.err().kind, error_kind::unauthorized);
   }
