@@ -207,7 +207,8 @@ int run_connections(const connections_options& o) {
   }
 
   const double rate = connect_s > 0 ? static_cast<double>(connected) / connect_s : 0;
-  const double per_socket = connected ? (static_cast<double>(rss1) - static_cast<double>(rss0)) / connected : 0;
+  const double per_socket =
+      connected ? (static_cast<double>(rss1) - static_cast<double>(rss0)) / static_cast<double>(connected) : 0;
   result r("connections", o.label);
   r.line("load", std::to_string(o.connections) + " sockets, " + std::to_string(o.procs) + " generator process(es), " +
                      std::to_string(o.sources) + " source addresses, " + std::to_string(parse_ws_urls(o.ws).size()) +
@@ -217,8 +218,9 @@ int run_connections(const connections_options& o) {
   r.line("connect rate", fmt(rate, 0) + " sockets/s (" + fmt(connect_s, 2) + " s)");
   r.latency(latency, "connect latency ms");
   r.line("alive after hold", std::to_string(alive) + " (ping answered after " + fmt(o.hold_s, 0) + " s idle)");
-  r.line("server RSS", fmt(rss0 / 1048576.0, 1) + " MiB empty -> " + fmt(rss1 / 1048576.0, 1) + " MiB (" +
-                           std::to_string(pids.size()) + " process(es))");
+  r.line("server RSS", fmt(static_cast<double>(rss0) / 1048576.0, 1) + " MiB empty -> " +
+                           fmt(static_cast<double>(rss1) / 1048576.0, 1) + " MiB (" + std::to_string(pids.size()) +
+                           " process(es))");
   r.line("RSS per socket", fmt(per_socket / 1024.0, 2) + " KiB");
   r.line("server CPU", fmt(connect_s > 0 ? (cpu1 - cpu0) / connect_s : 0, 2) + " cores while connecting");
   r.json = {{"connections", o.connections},

@@ -147,7 +147,8 @@ int run_fanout(const fanout_options& o) {
   r.line("load", std::to_string(o.channels) + " channels x " + std::to_string(o.subscribers) + " subscribers, " +
                      std::to_string(n_pubs) + " publishers, " + fmt(o.rate, 0) + " msg/s offered, " +
                      fmt(o.duration_s, 0) + " s (+" + fmt(o.warmup_s, 0) + " s warm-up)");
-  r.line("published", std::to_string(published) + " in the window (" + fmt(published / o.duration_s, 0) + " msg/s)");
+  r.line("published", std::to_string(published) + " in the window (" +
+                          fmt(static_cast<double>(published) / o.duration_s, 0) + " msg/s)");
   r.line("deliveries/s", fmt(per_s, 0));
   r.latency(all);
   r.line("lost / duplicated",

@@ -42,7 +42,7 @@ task<void> fixture::parallel(std::size_t n, std::function<task<void>(http_client
           http_client http(ex, api_);
           while (next < n && !failure) co_await fn(http, next++);
         },
-        [&](std::exception_ptr e) {
+        [&](const std::exception_ptr& e) {
           if (e && !failure) failure = e;
           if (--running == 0) done.cancel();
         });

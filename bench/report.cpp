@@ -4,8 +4,7 @@
 
 #include <unistd.h>
 
-#include <dirent.h>
-
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -68,16 +67,14 @@ std::vector<int> server_pids(const std::string& given) {
       if (!p.empty()) pids.push_back(std::stoi(p));
     return pids;
   }
-  if (auto* dir = opendir("/proc")) {
-    while (auto* e = readdir(dir)) {
-      const std::string name = e->d_name;
-      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-      std::ifstream comm("/proc/" + name + "/comm");
-      std::string c;
-      std::getline(comm, c);
-      if (c == "signalink") pids.push_back(std::stoi(name));
-    }
-    closedir(dir);
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
+    const auto name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream comm(e.path() / "comm");
+    std::string c;
+    std::getline(comm, c);
+    if (c == "signalink") pids.push_back(std::stoi(name));
   }
   return pids;
 }
