@@ -108,8 +108,9 @@ class share {
 std::vector<std::string> read_plan(const std::string& path) {
   std::ifstream in(path);
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto plan = json::parse(text);  // kept alive: the loop walks inside it
   std::vector<std::string> tokens;
-  for (const auto& t : json::parse(text).as_object().at("tokens").as_array()) tokens.emplace_back(t.as_string());
+  for (const auto& t : plan.as_object().at("tokens").as_array()) tokens.emplace_back(t.as_string());
   return tokens;
 }
 

@@ -1,6 +1,7 @@
 #include "write_scenario.hpp"
 
 #include <boost/json/serialize.hpp>
+#include <boost/json/value_from.hpp>
 #include <deque>
 #include <iostream>
 #include <thread>
@@ -88,11 +89,12 @@ int run_write(const write_options& o) {
   }
   const auto pids = server_pids(o.server_pids);
   std::vector<client_state> clients(static_cast<std::size_t>(o.clients));
+  std::vector<std::string> channel_ids;
   run_blocking([&]() -> task<void> {
     fixture fx(endpoint::parse(o.api));
     auto users = co_await fx.users(o.clients);
     const std::vector<bench_user> owners(users.begin(), users.begin() + o.channels);
-    auto channel_ids = co_await fx.channels(owners, o.channels);
+    channel_ids = co_await fx.channels(owners, o.channels);
     std::vector<const bench_user*> joiners;
     std::vector<std::string> joined;
     for (std::size_t i = 0; i < users.size(); ++i) {
@@ -138,10 +140,15 @@ int run_write(const write_options& o) {
   r.latency(all);
   r.line("errors", std::to_string(errors));
   r.cpu(server_cpu, self_cpu, o.duration_s, pids.size());
-  r.json = {{"transport", o.transport},   {"clients", o.clients},
-            {"channels", o.channels},     {"pipeline", o.transport == "ws" ? o.pipeline : 1},
-            {"duration_s", o.duration_s}, {"messages", sent},
-            {"messages_per_s", rate},     {"errors", errors}};
+  r.json = {{"transport", o.transport},
+            {"clients", o.clients},
+            {"channels", o.channels},
+            {"pipeline", o.transport == "ws" ? o.pipeline : 1},
+            {"duration_s", o.duration_s},
+            {"messages", sent},
+            {"messages_per_s", rate},
+            {"errors", errors},
+            {"channel_ids", boost::json::value_from(channel_ids)}};
   r.add_latency(all);
   r.add_cpu(server_cpu, self_cpu, o.duration_s);
   r.print();
