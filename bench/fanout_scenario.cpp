@@ -90,8 +90,7 @@ int run_fanout(const fanout_options& o) {
     auto& s = subs[i];
     s.channel = i % channels;
     s.ws = std::make_unique<ws_client>(io.at(i).get_executor());
-    const auto& url = urls[i % urls.size()];
-    co_await s.ws->connect(url, who.subscriber_of(i).token, source_address(i, o.sources, url));
+    co_await connect_socket(*s.ws, i, urls, o.sources, who.subscriber_of(i).token);
     co_await subscribe(*s.ws, channel_ids[s.channel]);
   });
   const double connect_s = std::chrono::duration<double>(clock_type::now() - t_connect).count();

@@ -28,6 +28,12 @@ std::string source_address(std::size_t i, int sources, const ws_url& server) {
   return "127.0.0." + std::to_string(2 + i % static_cast<std::size_t>(sources));
 }
 
+task<void> connect_socket(ws_client& ws, std::size_t i, const std::vector<ws_url>& urls, int sources,
+                          const std::string& token) {
+  const auto& url = urls[i % urls.size()];
+  co_await ws.connect(url, token, source_address(i, sources, url));
+}
+
 void run_blocking(const std::function<task<void>()>& setup) {
   boost::asio::io_context ctx;
   auto f = boost::asio::co_spawn(ctx, setup(), boost::asio::use_future);

@@ -20,6 +20,10 @@ std::vector<ws_url> parse_ws_urls(const std::string& comma_separated);
 // (127.0.0.2 ...) share the sockets: each has its own ~28k ephemeral ports.
 // Empty (any) when sources is 0 or the server is not on loopback.
 std::string source_address(std::size_t i, int sources, const ws_url& server);
+// Connects socket i of a scenario: to urls[i % urls.size()], from its source
+// address (source_address), with `token`.
+task<void> connect_socket(ws_client& ws, std::size_t i, const std::vector<ws_url>& urls, int sources,
+                          const std::string& token);
 // Runs `setup` on a private io_context on this thread until it finishes.
 void run_blocking(const std::function<task<void>()>& setup);
 // Subscribes and waits for the answer; throws on an error frame. Returns

@@ -69,6 +69,14 @@ struct thread_counts {
   histogram recovery;
 };
 
+// The client has everything acknowledged before the drop: it has recovered.
+void note_recovery(client& c, thread_counts& tc) {
+  if (c.target < 0 || c.recovered_after_ns >= 0 || c.last_seq < c.target) return;
+  c.recovered_after_ns = now_ns() - c.dropped_ns;
+  tc.recovery.record(static_cast<double>(c.recovered_after_ns) / 1000.0);
+  tc.recovered.fetch_add(1, std::memory_order_relaxed);
+}
+
 void on_message(client& c, thread_counts& tc, std::string_view f) {
   if (frame_type(f) != "message.receive") return;
   const auto seq = int_field(f, R"("seq":)");
@@ -78,11 +86,7 @@ void on_message(client& c, thread_counts& tc, std::string_view f) {
   }
   if (seq > c.last_seq + 1) c.gaps += static_cast<std::uint64_t>(seq - c.last_seq - 1);
   c.last_seq = seq;
-  if (c.target >= 0 && c.recovered_after_ns < 0 && c.last_seq >= c.target) {
-    c.recovered_after_ns = now_ns() - c.dropped_ns;
-    tc.recovery.record(static_cast<double>(c.recovered_after_ns) / 1000.0);
-    tc.recovered.fetch_add(1, std::memory_order_relaxed);
-  }
+  note_recovery(c, tc);
 }
 
 }  // namespace
@@ -111,8 +115,7 @@ int run_storm(const storm_options& o) {
     auto& c = clients[i];
     c.channel = i % channels;
     c.ws = std::make_unique<ws_client>(io.at(i).get_executor());
-    const auto& url = urls[i % urls.size()];
-    co_await c.ws->connect(url, who.subscriber_of(i).token, source_address(i, o.sources, url));
+    co_await connect_socket(*c.ws, i, urls, o.sources, who.subscriber_of(i).token);
     co_await subscribe(*c.ws, channel_ids[c.channel]);
   });
   std::fprintf(stderr, "storm: %zu clients subscribed\n", n);
@@ -131,8 +134,7 @@ int run_storm(const storm_options& o) {
       co_await limit.acquire();
       try {
         c.ws = std::make_unique<ws_client>(co_await asio::this_coro::executor);
-        const auto& url = urls[i % urls.size()];
-        co_await c.ws->connect(url, who.subscriber_of(i).token, source_address(i, o.sources, url));
+        co_await connect_socket(*c.ws, i, urls, o.sources, who.subscriber_of(i).token);
         c.told_not_recovered = !co_await subscribe(*c.ws, channel_ids[c.channel], c.last_seq);
       } catch (const std::exception&) {
         tc.failed.fetch_add(1);
@@ -140,11 +142,7 @@ int run_storm(const storm_options& o) {
         co_return;
       }
       limit.release();
-      if (c.target >= 0 && c.recovered_after_ns < 0 && c.last_seq >= c.target) {
-        c.recovered_after_ns = now_ns() - c.dropped_ns;
-        tc.recovery.record(static_cast<double>(c.recovered_after_ns) / 1000.0);
-        tc.recovered.fetch_add(1, std::memory_order_relaxed);
-      }
+      note_recovery(c, tc);
     }
   });
 

@@ -211,6 +211,19 @@ def terminate(holder: Any, timeout: float) -> int | None:
     return holder.exit_code
 
 
+def tail_of(paths, lines: int = 60) -> str:
+    """The last `lines` lines of each file, under a header naming it."""
+    parts = []
+    for path in paths:
+        try:
+            text = path.read_text(errors="replace").splitlines()
+        except OSError:
+            text = []
+        parts.append(f"--- {path} (last {lines} lines of {len(text)}) ---")
+        parts.extend(text[-lines:])
+    return "\n".join(parts)
+
+
 class SignalinkServer:
     """One `signalink api` process on a free port, its logs in `workdir`."""
 
@@ -318,15 +331,7 @@ class SignalinkServer:
         return not self.killed and self.exit_code in (0, -signal.SIGTERM)
 
     def log_tail(self, lines: int = 60) -> str:
-        parts = []
-        for path in (self.stderr_path, self.stdout_path):
-            try:
-                text = path.read_text(errors="replace").splitlines()
-            except OSError:
-                text = []
-            parts.append(f"--- {path} (last {lines} lines of {len(text)}) ---")
-            parts.extend(text[-lines:])
-        return "\n".join(parts)
+        return tail_of((self.stderr_path, self.stdout_path), lines)
 
 
 # --------------------------------------------------------------------------- #
@@ -1471,15 +1476,7 @@ class EventTail:
             timeout, f"{len(want)} expected event ids")
 
     def log_tail(self, lines: int = 60) -> str:
-        parts = []
-        for path in (self.stderr_path, self.stdout_path):
-            try:
-                text = path.read_text(errors="replace").splitlines()
-            except OSError:
-                text = []
-            parts.append(f"--- {path} (last {lines} lines of {len(text)}) ---")
-            parts.extend(text[-lines:])
-        return "\n".join(parts)
+        return tail_of((self.stderr_path, self.stdout_path), lines)
 
 
 @pytest.fixture
