@@ -18,6 +18,7 @@
 
 #include "base/result.hpp"
 #include "base/task.hpp"
+#include "domain/analytics_store.hpp"
 #include "domain/model.hpp"
 #include "domain/outbox_store.hpp"
 
@@ -113,6 +114,8 @@ class store : public outbox_store {
 
   // True when the database answers a trivial query.
   virtual task<bool> ping() = 0;
+  // The analytics tables of the same database; lives as long as the store.
+  virtual analytics_store& analytics() = 0;
 
   // Users. create_user also creates the user's notification_preferences row and
   // a `user.registered` event. Errors: username_taken, email_taken.

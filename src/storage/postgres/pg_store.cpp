@@ -10,6 +10,7 @@
 #include "storage/postgres/detail/rows.hpp"
 #include "storage/postgres/detail/sql.hpp"
 #include "storage/postgres/message_writer.hpp"
+#include "storage/postgres/pg_analytics.hpp"
 #include "storage/postgres/pg_migrator.hpp"
 #include "storage/postgres/pg_pool.hpp"
 
@@ -74,7 +75,8 @@ class pg_store final : public store {
       : pool_(std::move(pool)),
         writer_(message_writer::create(
             pool_, writer_options{o.max_batch, o.parallel_batches, o.query_timeout, 3 * o.query_timeout})),
-        timeout_(o.query_timeout) {}
+        timeout_(o.query_timeout),
+        analytics_(pool_, o.query_timeout) {}
 
   task<bool> ping() override {
     try {
@@ -86,6 +88,8 @@ class pg_store final : public store {
       co_return false;
     }
   }
+
+  analytics_store& analytics() override { return analytics_; }
 
   task<result<user>> create_user(new_user u) override {
     user made;
@@ -498,6 +502,7 @@ class pg_store final : public store {
   std::shared_ptr<pg_pool> pool_;
   std::shared_ptr<message_writer> writer_;
   duration timeout_;
+  pg_analytics analytics_;
 };
 
 task<void> apply_migrations(boost::asio::any_io_executor ex, std::string url,

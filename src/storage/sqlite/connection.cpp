@@ -46,6 +46,8 @@ int statement::exec() {
 bool statement::is_null(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
 std::int64_t statement::int64(int col) const { return sqlite3_column_int64(s_, col); }
 
+double statement::real(int col) const { return sqlite3_column_double(s_, col); }
+
 std::string statement::text(int col) const {
   const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s_, col));
   return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s_, col))) : std::string();

@@ -62,6 +62,7 @@ class statement {
 
   bool is_null(int col) const;
   std::int64_t int64(int col) const;
+  double real(int col) const;
   bool boolean(int col) const { return int64(col) != 0; }
   std::string text(int col) const;
   std::optional<std::string> opt_text(int col) const;

@@ -7,6 +7,7 @@
 #include "domain/texts.hpp"
 #include "storage/sqlite/executor.hpp"
 #include "storage/sqlite/rows.hpp"
+#include "storage/sqlite/sqlite_analytics.hpp"
 
 namespace sl::storage::sqlite {
 namespace {
@@ -94,6 +95,8 @@ class sqlite_store final : public store {
       return st.step() && st.int64(0) == 1;
     });
   }
+
+  analytics_store& analytics() override { return analytics_; }
 
   task<result<user>> create_user(new_user u) override {
     co_return co_await exec_.write([u = std::move(u)](connection& c) -> result<user> {
@@ -609,6 +612,7 @@ class sqlite_store final : public store {
 
  private:
   executor exec_;
+  sqlite_analytics analytics_{exec_};
 };
 
 }  // namespace
