@@ -35,6 +35,10 @@ consumer::consumer(asio::any_io_executor ex, domain::event_log& log, domain::out
                    consumer_settings s, event_handler handler)
     : loop_(std::move(ex)), log_(log), db_(db), clock_(clk), s_(std::move(s)), handler_(std::move(handler)) {}
 
+consumer::consumer(asio::any_io_executor ex, domain::event_log& log, domain::outbox_store& db, const clock& clk,
+                   consumer_settings s, batch_handler handler)
+    : loop_(std::move(ex)), log_(log), db_(db), clock_(clk), s_(std::move(s)), batch_handler_(std::move(handler)) {}
+
 void consumer::start() {
   loop_.start([this] { return run(); }, "consumer " + s_.group);
 }
@@ -76,11 +80,21 @@ task<void> consumer::consume(domain::event_stream& stream) {
     const auto since = std::chrono::steady_clock::now() - last_lag_;
     if ((idle && since >= s_.lag_every) || since >= 6 * s_.lag_every) {
       last_lag_ = std::chrono::steady_clock::now();
-      metrics::consumer_lag(s_.group).Set(static_cast<double>(co_await stream.lag()));
+      // Only a measurement: when it fails (Kafka rebalancing), consumption goes on.
+      try {
+        metrics::consumer_lag(s_.group).Set(static_cast<double>(co_await stream.lag()));
+      } catch (const std::exception& e) {
+        log::warn("consumer lag not measured", {{"group", s_.group}, {"error", e.what()}});
+      }
     }
     auto batch = co_await stream.poll(s_.batch, s_.poll_wait);
     idle = batch.empty();
     if (batch.empty()) continue;
+    if (batch_handler_) {
+      co_await handle_batch(batch);
+      co_await stream.commit(batch);
+      continue;
+    }
     std::vector<event_id> ids;
     for (const auto& e : batch)
       if (e.id != event_id{}) ids.push_back(e.id);
@@ -125,6 +139,31 @@ task<void> consumer::handle(const domain::log_event& e) {
     backoff = std::min(backoff * 2, s_.backoff_max);
   }
   co_await dead_letter(e, error, s_.max_attempts);
+}
+
+task<void> consumer::handle_batch(const std::vector<domain::log_event>& batch) {
+  for (const auto& e : batch)
+    log::info(describe_processing(e), {{"group", s_.group}, {"event_id", e.id.str()}, {"topic", e.topic}});
+  auto backoff = s_.backoff_min;
+  for (int attempt = 1;; ++attempt) {
+    std::string error;
+    try {
+      const auto refused = co_await batch_handler_(batch);
+      for (const auto& r : refused) co_await dead_letter(batch.at(r.index), r.reason, 1);
+      metrics::consumer_events(s_.group, "processed").Increment(static_cast<double>(batch.size() - refused.size()));
+      co_return;
+    } catch (const std::exception& ex) {
+      error = ex.what();
+    }
+    if (loop_.stopping()) throw std::runtime_error("stopped before the batch was handled: " + error);
+    metrics::consumer_retries(s_.group).Increment();
+    log::warn("batch handler failed, will retry", {{"group", s_.group},
+                                                   {"events", static_cast<std::int64_t>(batch.size())},
+                                                   {"attempt", attempt},
+                                                   {"error", error}});
+    co_await loop_.sleep(backoff);
+    backoff = std::min(backoff * 2, s_.backoff_max);
+  }
 }
 
 task<void> consumer::dead_letter(const domain::log_event& e, const std::string& error, int attempts) {

@@ -43,11 +43,26 @@ struct consumer_settings {
 
 // Handles one event; throws to have it retried.
 using event_handler = std::function<task<void>(const domain::log_event&)>;
+// An event a batch handler refuses for good (it cannot be counted: a poison
+// event), by its index in the batch, with the reason.
+struct rejected_event {
+  std::size_t index = 0;
+  std::string reason;
+};
+// Handles a polled batch at once and is idempotent on its own (it stores its
+// effect keyed by event id, in one transaction), so the framework neither
+// filters nor records event ids. Returns the events it refused, which go to
+// `<topic>.dlq` at once; throws when the batch could not be handled (the
+// database is down), and the batch is retried with backoff until it is, or
+// until the consumer stops (the batch is then not committed, and comes again).
+using batch_handler = std::function<task<std::vector<rejected_event>>(const std::vector<domain::log_event>&)>;
 
 class consumer {
  public:
   consumer(boost::asio::any_io_executor ex, domain::event_log& log, domain::outbox_store& db, const clock& clk,
            consumer_settings s, event_handler handler);
+  consumer(boost::asio::any_io_executor ex, domain::event_log& log, domain::outbox_store& db, const clock& clk,
+           consumer_settings s, batch_handler handler);
 
   void start();
   // Finishes the event in hand, commits what was handled, leaves the group.
@@ -56,6 +71,8 @@ class consumer {
  private:
   task<void> run();
   task<void> consume(domain::event_stream& stream);
+  // Batch mode; throws when the consumer stops before the batch was handled.
+  task<void> handle_batch(const std::vector<domain::log_event>& batch);
   // Handles one event with retries; dead-letters it after the last attempt.
   task<void> handle(const domain::log_event& e);
   task<void> dead_letter(const domain::log_event& e, const std::string& error, int attempts);
@@ -66,6 +83,7 @@ class consumer {
   const clock& clock_;
   consumer_settings s_;
   event_handler handler_;
+  batch_handler batch_handler_;
   std::chrono::steady_clock::time_point last_lag_{};
 };
 

@@ -25,6 +25,22 @@ domain::log_event presence_event(const user_id& u, domain::presence_status s, ti
   return e;
 }
 
+domain::log_event sockets_event(const std::string& node, std::int64_t sockets, timestamp at) {
+  domain::log_event e;
+  e.id = event_id::generate();
+  e.topic = presence_topic;
+  e.key = node;
+  e.event_type = "presence.sockets";
+  e.created_at = at;
+  e.payload = boost::json::serialize(boost::json::object{{"event_id", e.id.str()},
+                                                         {"event_type", e.event_type},
+                                                         {"timestamp", format_iso(at)},
+                                                         {"user_id", nullptr},
+                                                         {"node_id", node},
+                                                         {"sockets", sockets}});
+  return e;
+}
+
 presence_recorder::presence_recorder(asio::any_io_executor ex, domain::event_sink& sink, const clock& clk,
                                      std::chrono::milliseconds interval, std::size_t max_queued)
     : ex_(std::move(ex)), sink_(sink), clock_(clk), interval_(interval), max_queued_(max_queued), timer_(ex_) {}
@@ -32,6 +48,13 @@ presence_recorder::presence_recorder(asio::any_io_executor ex, domain::event_sin
 void presence_recorder::record(const user_id& u, domain::presence_status s) {
   std::lock_guard lock(mu_);
   if (queue_.size() < max_queued_) queue_.push_back(presence_event(u, s, clock_.now()));
+}
+
+void presence_recorder::sample_sockets(std::string node, std::function<std::int64_t()> count,
+                                       std::chrono::milliseconds every) {
+  node_ = std::move(node);
+  count_ = std::move(count);
+  sample_every_ = every;
 }
 
 void presence_recorder::start() { asio::co_spawn(ex_, run(), asio::detached); }
@@ -47,6 +70,16 @@ task<void> presence_recorder::run() {
     timer_.expires_after(interval_);
     co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
     if (stopping_) co_return;
+    const auto now = std::chrono::steady_clock::now();
+    if (count_ && now - last_sample_ >= sample_every_) {
+      last_sample_ = now;
+      const auto n = count_();
+      if (n > 0 || last_count_ > 0) {
+        std::lock_guard lock(mu_);
+        if (queue_.size() < max_queued_) queue_.push_back(sockets_event(node_, n, clock_.now()));
+      }
+      last_count_ = n;
+    }
     co_await flush();
   }
 }

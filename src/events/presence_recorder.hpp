@@ -11,7 +11,9 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <functional>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "base/task.hpp"
@@ -25,6 +27,9 @@ inline constexpr const char* presence_topic = "signalink.presence";
 
 // The envelope: event_id, event_type, timestamp, user_id.
 domain::log_event presence_event(const user_id& u, domain::presence_status s, timestamp at);
+// (new) presence.sockets, key: the node id: event_id, event_type, timestamp,
+// user_id (null), node_id, sockets (open on that gateway node).
+domain::log_event sockets_event(const std::string& node, std::int64_t sockets, timestamp at);
 
 class presence_recorder {
  public:
@@ -32,6 +37,9 @@ class presence_recorder {
                     std::chrono::milliseconds interval, std::size_t max_queued = 100000);
 
   void record(const user_id& u, domain::presence_status s);
+  // Before start(): every `every` (at a flush), queues presence.sockets for
+  // `node` with `count()`, unless it was 0 at the previous sample too.
+  void sample_sockets(std::string node, std::function<std::int64_t()> count, std::chrono::milliseconds every);
   void start();
   // Flushes what is queued, then returns.
   task<void> stop();
@@ -49,6 +57,11 @@ class presence_recorder {
   std::vector<domain::log_event> queue_;
   boost::asio::steady_timer timer_;
   bool stopping_ = false;
+  std::string node_;
+  std::function<std::int64_t()> count_;
+  std::chrono::milliseconds sample_every_{0};
+  std::chrono::steady_clock::time_point last_sample_{};
+  std::int64_t last_count_ = 0;
 };
 
 }  // namespace sl::events

@@ -56,6 +56,9 @@ struct kafka_settings {
   std::chrono::milliseconds linger{5};
   // An append fails when a record is not acknowledged within this (message.timeout.ms).
   std::chrono::milliseconds delivery_timeout{15000};
+  // A consumer that sends no heartbeat for this long leaves its group
+  // (session.timeout.ms; the broker's minimum is 6 s by default).
+  std::chrono::milliseconds session_timeout{45000};
   // Deadline of admin requests, metadata, commits, offset queries, leaving a group.
   std::chrono::milliseconds request_timeout{5000};
   // Records the producer holds before appends wait for room (queue.buffering.max.messages).

@@ -55,6 +55,8 @@ conf_ptr consumer_conf(const kafka_settings& s, const std::string& group) {
       {"enable.auto.offset.store", "false"},
       {"auto.offset.reset", "earliest"},
       {"enable.partition.eof", "false"},
+      {"session.timeout.ms", std::to_string(s.session_timeout.count())},
+      {"heartbeat.interval.ms", std::to_string(std::max<std::int64_t>(100, s.session_timeout.count() / 3))},
       // Prefetch up to 8 MB per partition instead of 64: a process may hold many streams.
       {"queued.max.messages.kbytes", "8192"},
       {"log.connection.close", "false"},
