@@ -13,12 +13,13 @@
 #include "security/argon2_hasher.hpp"
 #include "security/jwt_codec.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
+#include "transport/http/analytics_api.hpp"
 #include "transport/http/api.hpp"
 
 namespace {
 
-std::set<std::string> spec_operations() {
-  std::ifstream in(SL_OPENAPI_PATH);
+std::set<std::string> spec_operations(const char* path = SL_OPENAPI_PATH) {
+  std::ifstream in(path);
   std::stringstream ss;
   ss << in.rdbuf();
   auto doc = boost::json::parse(ss.str()).as_object();
@@ -62,6 +63,27 @@ TEST(OpenApi, DocumentsExactlyTheRoutesTheServerHas) {
   const auto documented = spec_operations();
   EXPECT_EQ(served, documented);
   EXPECT_GE(served.size(), 25u);
+  db.reset();
+  std::filesystem::remove_all(dir);
+}
+
+TEST(OpenApi, TheAnalyticsDocumentDescribesExactlyTheAnalyticsRoutes) {
+  const auto dir = std::filesystem::temp_directory_path() / ("sl-openapi-an-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto db = sl::storage::sqlite::open({(dir / "db.sqlite").string(), 1});
+  sl::system_clock clk;
+  sl::http::analytics_context ctx{*db, clk, {}, {}};
+  sl::http::router r;
+  sl::http::add_analytics_routes(r, ctx);
+  const std::set<std::string> undocumented{"GET /openapi.json", "GET /docs", "GET /docs/assets/{name}",
+                                           "GET /dashboard", "GET /dashboard/assets/{name}"};
+  std::set<std::string> served;
+  for (const auto& route : r.routes()) {
+    const auto op = route.method + " " + route.pattern;
+    if (!undocumented.contains(op)) served.insert(op);
+  }
+  EXPECT_EQ(served, spec_operations(SL_ANALYTICS_OPENAPI_PATH));
+  EXPECT_EQ(served.size(), 11u);
   db.reset();
   std::filesystem::remove_all(dir);
 }

@@ -3,6 +3,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "observability/metrics.hpp"
+
 namespace sl::http {
 
 response json(int status, const boost::json::value& v) {
@@ -73,6 +75,13 @@ response from_error(const error& e) {
   if (e.kind == error_kind::invalid && !e.fields.empty()) return validation_failed(e.fields);
   auto r = detail(status_of(e.kind), e.detail);
   if (e.kind == error_kind::unauthorized) r.header("WWW-Authenticate", "Bearer");
+  return r;
+}
+
+response prometheus_metrics() {
+  response r;
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  r.body = obs::render_metrics();
   return r;
 }
 

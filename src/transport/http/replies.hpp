@@ -17,5 +17,7 @@ response validation_failed(const std::vector<field_error>& errors);
 // error_kind -> status; invalid -> 422 list; unauthorized adds WWW-Authenticate.
 response from_error(const error& e);
 int status_of(error_kind k);
+// This process's Prometheus series in the text format.
+response prometheus_metrics();
 
 }  // namespace sl::http

@@ -28,7 +28,7 @@ result<boost::json::object> json_body(const request& req) {
 }
 
 std::optional<std::int64_t> query_int(const request& req, std::string_view name, std::int64_t ge,
-                                      std::vector<field_error>& errors) {
+                                      std::vector<field_error>& errors, std::optional<std::int64_t> le) {
   auto raw = req.query_value(name);
   if (!raw) return std::nullopt;
   std::string_view s = *raw;
@@ -52,6 +52,14 @@ std::optional<std::int64_t> query_int(const request& req, std::string_view name,
                                  "Input should be greater than or equal to " + std::to_string(ge),
                                  input,
                                  "{\"ge\":" + std::to_string(ge) + "}"});
+    return std::nullopt;
+  }
+  if (le && v > *le) {
+    errors.push_back(field_error{"less_than_equal",
+                                 {"query", std::string(name)},
+                                 "Input should be less than or equal to " + std::to_string(*le),
+                                 input,
+                                 "{\"le\":" + std::to_string(*le) + "}"});
     return std::nullopt;
   }
   return v;

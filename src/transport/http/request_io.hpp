@@ -23,9 +23,10 @@ result<Id> path_id(const request& req, const std::string& name) {
   e.fields.push_back(domain::uuid_error("path", name, raw));
   return e;
 }
-// An integer query parameter (absent: nullopt); errors are appended to `errors`.
+// An integer query parameter (absent: nullopt) in [ge, le]; errors are
+// appended to `errors` (FastAPI's int_parsing, greater_than_equal, less_than_equal).
 std::optional<std::int64_t> query_int(const request& req, std::string_view name, std::int64_t ge,
-                                      std::vector<field_error>& errors);
+                                      std::vector<field_error>& errors, std::optional<std::int64_t> le = std::nullopt);
 // skip/limit with the endpoint's default and maximum (a larger limit is clamped).
 result<domain::page> paging(const request& req, std::int64_t default_limit, std::int64_t max_limit);
 // The caller, from `Authorization: Bearer`; 401/403 otherwise.
