@@ -2,6 +2,7 @@
 
 #include <boost/json/parse.hpp>
 #include <cstdlib>
+#include <tuple>
 
 namespace sl::app {
 
@@ -172,6 +173,19 @@ void add_options(CLI::App& cmd, config& c) {
   cmd.add_option("--kafka-partitions", c.kafka_partitions, "Partitions of the topics Signalink creates in Kafka")
       ->envname("KAFKA_PARTITIONS")
       ->capture_default_str();
+  cmd.add_option("--kafka-session-timeout-ms", c.kafka_session_timeout_ms,
+                 "A Kafka consumer silent for this long leaves its group (a crashed member's partitions move)")
+      ->envname("KAFKA_SESSION_TIMEOUT_MS")
+      ->capture_default_str();
+  for (auto [flag, env, field] :
+       {std::tuple{"--kafka-topic-messages", "KAFKA_TOPIC_MESSAGES", &c.kafka_topic_messages},
+        std::tuple{"--kafka-topic-notifications", "KAFKA_TOPIC_NOTIFICATIONS", &c.kafka_topic_notifications},
+        std::tuple{"--kafka-topic-analytics", "KAFKA_TOPIC_ANALYTICS", &c.kafka_topic_analytics},
+        std::tuple{"--kafka-topic-presence", "KAFKA_TOPIC_PRESENCE", &c.kafka_topic_presence}})
+    cmd.add_option(flag, *field, "Name of this topic in Kafka")->envname(env)->capture_default_str();
+  cmd.add_option("--analytics-consumer-group", c.analytics_consumer_group, "Consumer group of the analytics role")
+      ->envname("ANALYTICS_CONSUMER_GROUP")
+      ->capture_default_str();
   cmd.add_option("--kafka-delivery-timeout-ms", c.kafka_delivery_timeout_ms,
                  "A batch Kafka has not acknowledged by then is retried")
       ->envname("KAFKA_DELIVERY_TIMEOUT_MS")
@@ -207,6 +221,26 @@ void add_options(CLI::App& cmd, config& c) {
                  "A node silent this long is dead: its users go offline")
       ->envname("REDIS_PRESENCE_TTL_MS")
       ->capture_default_str();
+  cmd.add_option("--presence-sample-ms", c.presence_sample_ms,
+                 "How often each gateway node records its open sockets (presence.sockets)")
+      ->envname("PRESENCE_SAMPLE_MS")
+      ->capture_default_str();
+  cmd.add_option("--metrics-window-seconds", c.metrics_window_seconds, "Length of an analytics window")
+      ->envname("METRICS_WINDOW_SECONDS")
+      ->capture_default_str();
+  cmd.add_option("--metrics-retention-days", c.metrics_retention_days, "How long analytics windows are kept")
+      ->envname("METRICS_RETENTION_DAYS")
+      ->capture_default_str();
+  cmd.add_option("--metrics-grace-ms", c.metrics_grace_ms, "How long after its end a window waits for late events")
+      ->envname("METRICS_GRACE_MS")
+      ->capture_default_str();
+  cmd.add_option("--metrics-write-interval-ms", c.metrics_write_interval_ms,
+                 "How often the analytics writer looks for windows to write")
+      ->envname("METRICS_WRITE_INTERVAL_MS")
+      ->capture_default_str();
+  cmd.add_option("--analytics-token", c.analytics_token,
+                 "Bearer token the analytics API requires (default: none, open)")
+      ->envname("ANALYTICS_TOKEN");
   cmd.add_option("--node-id", c.node_id, "This gateway node's id in Redis (default: random)")
       ->envname("NODE_ID")
       ->capture_default_str();
@@ -219,6 +253,11 @@ std::string validate(const config& c) {
   if (c.access_token_expire_minutes <= 0) return "ACCESS_TOKEN_EXPIRE_MINUTES must be positive";
   if (c.production() && c.relay_crash_after_append)
     return "SIGNALINK_TEST_RELAY_CRASH_AFTER_APPEND is for tests; it is refused when ENVIRONMENT=production";
+  if (c.metrics_window_seconds < 1 || c.metrics_window_seconds > 86400)
+    return "METRICS_WINDOW_SECONDS must be between 1 and 86400";
+  if (c.metrics_retention_days < 1) return "METRICS_RETENTION_DAYS must be positive";
+  if (c.metrics_grace_ms < 0 || c.metrics_write_interval_ms < 10 || c.presence_sample_ms < 10)
+    return "METRICS_GRACE_MS must be >= 0, METRICS_WRITE_INTERVAL_MS and PRESENCE_SAMPLE_MS >= 10";
   return {};
 }
 

@@ -60,6 +60,13 @@ struct config {
   // Event log (contract.md section 4).
   int kafka_partitions = 3;
   int kafka_delivery_timeout_ms = 15000;
+  int kafka_session_timeout_ms = 45000;
+  // KAFKA_TOPIC_*: the names of Signalink's topics in Kafka.
+  std::string kafka_topic_messages = "signalink.messages";
+  std::string kafka_topic_notifications = "signalink.notifications";
+  std::string kafka_topic_analytics = "signalink.analytics";
+  std::string kafka_topic_presence = "signalink.presence";
+  std::string analytics_consumer_group = "analytics-consumers";
   std::size_t relay_batch = 500;
   int event_log_retention_hours = 168;
   int consumer_max_attempts = 5;
@@ -67,6 +74,13 @@ struct config {
   int consumer_backoff_max_ms = 5000;
   int presence_flush_ms = 1000;
   bool relay_crash_after_append = false;  // tests only
+  int presence_sample_ms = 10000;         // presence.sockets samples of each gateway node
+  // Analytics (contract.md section 5).
+  int metrics_window_seconds = 60;
+  int metrics_retention_days = 30;
+  int metrics_grace_ms = 2000;
+  int metrics_write_interval_ms = 1000;
+  std::string analytics_token;  // empty: the analytics API is open
   // Redis broker.
   int redis_heartbeat_ms = 3000;
   int redis_presence_ttl_ms = 10000;

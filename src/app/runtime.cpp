@@ -14,6 +14,7 @@
 #include <iostream>
 #include <thread>
 
+#include "analytics/aggregator.hpp"
 #include "app/version.hpp"
 #include "base/log.hpp"
 #include "base/random.hpp"
@@ -27,12 +28,14 @@
 #include "events/kafka/kafka_log.hpp"
 #include "events/outbox_relay.hpp"
 #include "events/presence_recorder.hpp"
+#include "events/topic_names.hpp"
 #include "net/io_pool.hpp"
 #include "security/argon2_hasher.hpp"
 #include "security/jwt_codec.hpp"
 #include "security/secret_key.hpp"
 #include "storage/postgres/pg_store.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
+#include "transport/http/analytics_api.hpp"
 #include "transport/http/api.hpp"
 #include "transport/http/pipeline.hpp"
 #include "transport/http/server.hpp"
@@ -70,7 +73,12 @@ std::unique_ptr<domain::event_log> open_event_log(asio::any_io_executor ex, cons
   ks.bootstrap = c.kafka_bootstrap_servers;
   ks.partitions = c.kafka_partitions;
   ks.delivery_timeout = std::chrono::milliseconds(c.kafka_delivery_timeout_ms);
-  return events::kafka::open_kafka_log(std::move(ex), ks);
+  ks.session_timeout = std::chrono::milliseconds(c.kafka_session_timeout_ms);
+  return events::rename_topics(events::kafka::open_kafka_log(std::move(ex), ks),
+                               {{"signalink.messages", c.kafka_topic_messages},
+                                {"signalink.notifications", c.kafka_topic_notifications},
+                                {"signalink.analytics", c.kafka_topic_analytics},
+                                {"signalink.presence", c.kafka_topic_presence}});
 }
 
 // Announces committed writes to live subscribers and wakes the outbox relay,
@@ -130,6 +138,11 @@ struct process {
   http::router gateway_routes;
   std::unique_ptr<http::pipeline> gateway_pipeline;
   std::unique_ptr<http::server> gateway_server;
+  std::unique_ptr<analytics::aggregator> aggregator;
+  std::unique_ptr<http::analytics_context> analytics_ctx;
+  http::router analytics_routes;
+  std::unique_ptr<http::pipeline> analytics_pipeline;
+  std::unique_ptr<http::server> analytics_server;
   asio::steady_timer revocation_timer;
   bool stopping = false;
 
@@ -144,6 +157,7 @@ struct process {
   void start_relay();
   http::server_settings server_settings(int port) const;
   void start_gateway();
+  void start_analytics();
   task<void> poll_revocations();
   // Stops accepting at once; then closes sockets (1012), says goodbye to the
   // broker, and stops the I/O threads.
@@ -192,7 +206,8 @@ task<void> process::start(std::set<role> roles) {
     start_gateway();
   else
     broker->start({});  // publishes only
-  start_relay();
+  if (roles.contains(role::analytics)) start_analytics();
+  if (roles.contains(role::api) || roles.contains(role::gateway)) start_relay();  // the roles that write
   asio::co_spawn(io.context(), poll_revocations(), asio::detached);
 }
 
@@ -253,6 +268,10 @@ void process::start_gateway() {
   presence = std::make_unique<events::presence_recorder>(io.context().get_executor(), elog->sink(), clk,
                                                          std::chrono::milliseconds(cfg.presence_flush_ms));
   gateway->on_presence([rec = presence.get()](const user_id& u, domain::presence_status s) { rec->record(u, s); });
+  presence->sample_sockets(
+      cfg.node_id.empty() ? relay_holder() : cfg.node_id,
+      [gw = gateway.get()] { return static_cast<std::int64_t>(gw->connections()); },
+      std::chrono::milliseconds(cfg.presence_sample_ms));
   presence->start();
   gateway->start();
   ws::add_gateway_routes(gateway_routes, *gateway);
@@ -263,6 +282,35 @@ void process::start_gateway() {
   log::info("listening", {{"role", "gateway"},
                           {"address", "ws://" + cfg.host + ":" + std::to_string(gateway_server->port()) + "/ws"},
                           {"broker", std::string(broker->name())}});
+}
+
+void process::start_analytics() {
+  auto as = analytics::default_aggregator_settings();
+  as.window_seconds = cfg.metrics_window_seconds;
+  as.grace = std::chrono::milliseconds(cfg.metrics_grace_ms);
+  as.write_every = std::chrono::milliseconds(cfg.metrics_write_interval_ms);
+  as.retention = std::chrono::hours(24 * cfg.metrics_retention_days);
+  as.consumer.group = cfg.analytics_consumer_group;
+  as.consumer.max_attempts = cfg.consumer_max_attempts;
+  as.consumer.backoff_min = std::chrono::milliseconds(cfg.consumer_backoff_ms);
+  as.consumer.backoff_max = std::chrono::milliseconds(cfg.consumer_backoff_max_ms);
+  aggregator =
+      std::make_unique<analytics::aggregator>(io.context().get_executor(), *elog, *db, db->analytics(), clk, as);
+  aggregator->start();
+  analytics_ctx = std::make_unique<http::analytics_context>(http::analytics_context{
+      *db, clk,
+      http::analytics_info{cfg.app_name, std::string(version), cfg.environment, locate_share_dir(), cfg.analytics_token,
+                           cfg.metrics_window_seconds, std::string(elog->name())},
+      [log = elog.get()] { return log->check(); }});
+  http::add_analytics_routes(analytics_routes, *analytics_ctx);
+  analytics_pipeline =
+      std::make_unique<http::pipeline>(analytics_routes, http::pipeline_settings{"analytics", cfg.cors_origin_list()});
+  analytics_server = std::make_unique<http::server>(io, server_settings(cfg.analytics_port), *analytics_pipeline);
+  analytics_server->start();
+  log::info("listening", {{"role", "analytics"},
+                          {"address", "http://" + cfg.host + ":" + std::to_string(analytics_server->port())},
+                          {"window_seconds", cfg.metrics_window_seconds},
+                          {"log", std::string(elog->name())}});
 }
 
 task<void> process::poll_revocations() {
@@ -284,6 +332,7 @@ void process::stop() {
   revocation_timer.cancel();
   if (api_server) api_server->stop();
   if (gateway_server) gateway_server->stop();
+  if (analytics_server) analytics_server->stop();
 }
 
 task<void> process::shutdown() {
@@ -291,6 +340,7 @@ task<void> process::shutdown() {
   try {
     if (gateway) co_await gateway->stop(std::chrono::milliseconds(1500));
     if (presence) co_await presence->stop();
+    if (aggregator) co_await aggregator->stop();
     if (relay) co_await relay->stop();
     if (elog) co_await elog->stop();
     if (broker) co_await broker->stop();

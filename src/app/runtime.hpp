@@ -12,7 +12,7 @@
 
 namespace sl::app {
 
-enum class role { api, gateway };
+enum class role { api, gateway, analytics };
 
 // Runs the given roles; returns the process exit code.
 int run(const config& c, const std::set<role>& roles);

@@ -76,6 +76,11 @@ void gateway::check_sessions() {
   });
 }
 
+std::size_t gateway::connections() const {
+  std::lock_guard lock(mu_);
+  return connections_;
+}
+
 gateway_stats gateway::stats() const {
   gateway_stats out;
   {
