@@ -139,13 +139,14 @@ def expect_validation_error(resp: httpx.Response, *, type_: str | None = None,
 
 
 def poll_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.05,
-               what: str = "condition") -> None:
+               what: str | Callable[[], str] = "condition") -> None:
+    """Polls until predicate() holds; `what` (or what() at the deadline) names it."""
     deadline = time.monotonic() + timeout
     while True:
         if predicate():
             return
         if time.monotonic() >= deadline:
-            raise AssertionError(f"{what} not reached within {timeout} s")
+            raise AssertionError(f"{what() if callable(what) else what} not reached within {timeout} s")
         time.sleep(interval)
 
 
@@ -964,6 +965,7 @@ class RoleServer(SignalinkServer):
         self.command = command
         ws_port, analytics_port, notifier_port = [p for p in free_ports(4) if p != self.port][:3]
         self.ws_port = ws_port
+        self.analytics_port = analytics_port
         env = {k: v for k, v in self.env.items()
                if k not in _ROLE_SCRUBBED and not k.startswith(_ROLE_SCRUBBED_PREFIXES)}
         if os.environ.get("SIGNALINK_TEST_REDIS_URL"):
@@ -985,11 +987,19 @@ class RoleServer(SignalinkServer):
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.ws_port}/ws"
 
+    @property
+    def analytics_url(self) -> str:
+        return f"http://127.0.0.1:{self.analytics_port}"
+
     def ready_urls(self) -> list[str]:
         if self.command == "gateway":
             return [self.gw_url + "/health"]
+        if self.command == "analytics":
+            return [self.analytics_url + "/health"]
         if self.command == "serve":
-            return [self.base_url + "/health", self.gw_url + "/health"]
+            # Analytics answers `/` once it listens; its /health also needs the
+            # event log, which some tests start the server without.
+            return [self.base_url + "/health", self.gw_url + "/health", self.analytics_url + "/"]
         return [self.base_url + "/health"]
 
 
@@ -1730,6 +1740,21 @@ class KafkaBroker:
             cmd += ["-H", f"{k}={v}"]
         r = subprocess.run(cmd, input=value + "\n", capture_output=True, text=True, timeout=60)
         assert r.returncode == 0, f"kcat -P -t {topic} failed ({r.returncode}): {r.stderr}"
+
+
+@pytest.fixture(scope="session")
+def kafka():
+    """One Kafka for the session (the Kafka event and analytics tests share it;
+    each test filters the topics by the ids it created, or uses its own group)."""
+    why = kafka_tools_missing()
+    if why:
+        pytest.skip(why)
+    broker = KafkaBroker()
+    try:
+        broker.up()
+        yield broker
+    finally:
+        broker.down()
 
 
 def record_headers(rec: dict) -> dict[str, str]:

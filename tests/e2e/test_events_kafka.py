@@ -5,7 +5,7 @@ event_id and event_type), then marks the rows published. Read back with kcat, a
 client we did not write, and with `signalink events tail` (a consumer group,
 idempotent on event_id, dead-lettering poison to `<topic>.dlq`).
 
-A module fixture starts one Kafka (scripts/kafka-up) on a free port with a
+A session fixture (conftest `kafka`) starts one Kafka (scripts/kafka-up) on a free port with a
 scratch directory of its own and removes it at the end (scripts/kafka-down).
 Every test starts its own `signalink serve` on a database of its own (fixture
 fresh_db_env: a fresh SQLite file, or a fresh PostgreSQL database when
@@ -31,19 +31,6 @@ from conftest import (TOPIC_ANALYTICS, TOPIC_MESSAGES, TOPIC_PRESENCE, Api, Kafk
 
 WAIT = 60.0
 GRACE = 2.0
-
-
-@pytest.fixture(scope="module")
-def kafka():
-    why = kafka_tools_missing()
-    if why:
-        pytest.skip(why)
-    broker = KafkaBroker()
-    try:
-        broker.up()
-        yield broker
-    finally:
-        broker.down()
 
 
 def _serve(start_ws_server, kafka, fresh_db_env, name, **env):
