@@ -66,10 +66,7 @@ class AggregatorTest : public testing::Test {
   }
   template <typename Pred>
   bool run_until(Pred done, std::chrono::milliseconds deadline = 5000ms) {
-    const auto end = std::chrono::steady_clock::now() + deadline;
-    ctx_.restart();
-    while (!done() && std::chrono::steady_clock::now() < end) ctx_.run_for(10ms);
-    return done();
+    return test::run_until(ctx_, done, deadline);
   }
 
   analytics::aggregator& start_aggregator(std::string group = analytics::consumer_group) {

@@ -41,4 +41,14 @@ T await_in(boost::asio::io_context& ctx, boost::asio::awaitable<T> aw) {
   }
 }
 
+// Runs `ctx` in slices until `done()` or `deadline`; returns done().
+template <typename Pred>
+bool run_until(boost::asio::io_context& ctx, Pred done,
+               std::chrono::milliseconds deadline = std::chrono::milliseconds(5000)) {
+  const auto end = std::chrono::steady_clock::now() + deadline;
+  ctx.restart();
+  while (!done() && std::chrono::steady_clock::now() < end) ctx.run_for(std::chrono::milliseconds(10));
+  return done();
+}
+
 }  // namespace sl::test

@@ -46,10 +46,7 @@ class EventPipelineTest : public testing::Test {
   // Runs the loop until `done()` or the deadline; returns done().
   template <typename Pred>
   bool run_until(Pred done, std::chrono::milliseconds deadline = 5000ms) {
-    const auto end = std::chrono::steady_clock::now() + deadline;
-    ctx_.restart();
-    while (!done() && std::chrono::steady_clock::now() < end) ctx_.run_for(10ms);
-    return done();
+    return test::run_until(ctx_, done, deadline);
   }
 
   domain::log_event event(std::string payload, std::string topic = "signalink.messages") {

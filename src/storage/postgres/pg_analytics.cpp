@@ -16,6 +16,7 @@ namespace {
 
 namespace analytics = domain::analytics;
 using detail::array_literal;
+using detail::read_all;
 using detail::row_cursor;
 using duration = std::chrono::steady_clock::duration;
 
@@ -229,17 +230,6 @@ double read_double(row_cursor& c) {
   const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
   if (ec != std::errc() || end != t.data() + t.size()) throw pg_error("postgres: malformed double '" + t + "'");
   return v;
-}
-
-template <typename T, typename Read>
-std::vector<T> read_all(const pg_result& r, Read read) {
-  std::vector<T> out;
-  out.reserve(static_cast<std::size_t>(r.rows()));
-  for (int i = 0; i < r.rows(); ++i) {
-    row_cursor c(r, i);
-    out.push_back(read(c));
-  }
-  return out;
 }
 
 // One statement on a pooled connection (its own implicit transaction).

@@ -18,6 +18,7 @@ namespace sl::storage::postgres {
 namespace {
 
 using namespace domain;
+using detail::read_all;
 using detail::row_cursor;
 using duration = std::chrono::steady_clock::duration;
 
@@ -56,17 +57,6 @@ std::string text_array(const std::vector<std::string>& items) {
   detail::array_literal list;
   for (const auto& i : items) list.add(i);
   return list.str();
-}
-
-template <typename T, typename Read>
-std::vector<T> read_all(const pg_result& r, Read read) {
-  std::vector<T> out;
-  out.reserve(static_cast<std::size_t>(r.rows()));
-  for (int i = 0; i < r.rows(); ++i) {
-    row_cursor c(r, i);
-    out.push_back(read(c));
-  }
-  return out;
 }
 
 class pg_store final : public store {

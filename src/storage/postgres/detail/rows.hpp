@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "domain/model.hpp"
 #include "storage/postgres/pg_result.hpp"
@@ -40,6 +41,18 @@ class row_cursor {
   int row_;
   int col_;
 };
+
+// Every row of `r` through `read(row_cursor&)`.
+template <typename T, typename Read>
+std::vector<T> read_all(const pg_result& r, Read read) {
+  std::vector<T> out;
+  out.reserve(static_cast<std::size_t>(r.rows()));
+  for (int i = 0; i < r.rows(); ++i) {
+    row_cursor c(r, i);
+    out.push_back(read(c));
+  }
+  return out;
+}
 
 domain::user read_user(row_cursor& c);
 // SL_PG_USER_COLUMNS when the user may be absent (all NULL).
