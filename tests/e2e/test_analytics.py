@@ -480,7 +480,6 @@ def test_an_empty_system_answers_200_with_empty_data_and_422_out_of_range(event_
     assert health["service"] == "analytics" and health["status"] == "healthy", health
     assert "openapi" in an.get("/openapi.json"), "the analytics OpenAPI document"
     assert "/metrics/system/stats" in json.dumps(an.get("/openapi.json")["paths"])
-    assert an.raw("/docs").status_code == 200
     metrics = an.raw("/metrics")
     assert metrics.status_code == 200 and "signalink_analytics_events_total" in metrics.text
 
@@ -512,6 +511,20 @@ def test_an_empty_system_answers_200_with_empty_data_and_422_out_of_range(event_
         assert an.raw(path, params=params).status_code == 200, (path, params)
     assert an.raw("/metrics/nothing").status_code == 404
     assert an.http.post("/metrics/messages").status_code == 405
+    an.close()
+
+
+def test_docs_pages_on_the_analytics_port(start_ws_server, fresh_db_env):
+    """Swagger UI over the analytics document (the sanitizer build has no web
+    assets: `scripts/test` deselects test_docs_pages* there)."""
+    env = start_ws_server("an-docs", **fresh_db_env)
+    an = Analytics(env.server.analytics_url)
+    page = an.raw("/docs")
+    assert page.status_code == 200 and "swagger" in page.text.lower(), page.text[:200]
+    assert an.raw("/docs/assets/swagger-ui-bundle.js").status_code == 200
+    assert an.get("/openapi.json")["info"]["title"].startswith("Signalink"), "the analytics document"
+    dash = an.raw("/dashboard")
+    assert dash.status_code == 200 and "/dashboard/assets/" in dash.text, dash.text[:200]
     an.close()
 
 
