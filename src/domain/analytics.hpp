@@ -125,6 +125,7 @@ struct channel_total {
   std::int64_t deleted_count = 0;
   std::int64_t unique_senders_count = 0;  // distinct over the whole period
   std::int64_t windows = 0;               // windows with any event of the channel
+  std::optional<std::string> name;        // the channel's name now; none once it is deleted
 };
 
 struct user_total {
@@ -134,6 +135,7 @@ struct user_total {
   std::int64_t messages_deleted = 0;
   std::int64_t channels_active = 0;  // distinct over the whole period
   std::int64_t windows = 0;
+  std::optional<std::string> username;  // none once the user is deleted
 };
 
 // Over the written windows of a period.

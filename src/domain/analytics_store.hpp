@@ -59,7 +59,8 @@ class analytics_store {
   virtual task<std::vector<analytics::user_metrics>> user_metrics(user_id u, timestamp since) = 0;
   virtual task<std::vector<analytics::presence_metrics>> presence_metrics(timestamp since, std::int64_t limit) = 0;
   // Every channel (user) with a message fact in the period, ranked by the sum
-  // of message_count (messages_sent) descending, then by id ascending.
+  // of message_count (messages_sent) descending, then by id ascending, with
+  // its name now (none once deleted).
   virtual task<std::vector<analytics::channel_total>> top_channels(timestamp since, std::int64_t limit) = 0;
   virtual task<std::vector<analytics::user_total>> top_users(timestamp since, std::int64_t limit) = 0;
   virtual task<analytics::system_totals> system_totals(timestamp since) = 0;

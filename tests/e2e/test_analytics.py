@@ -318,10 +318,16 @@ def _reset_or_redeliver(event_log, kafka_fixture, srv, group: str, tail_events: 
                              "('signalink.messages', 'signalink.presence') AND position IS NOT NULL")[0]
         return int(n)
     again = [e for e in tail_events if isinstance(e, dict)][:40]
-    for e in again:
-        kafka_fixture.produce(srv.env["KAFKA_TOPIC_MESSAGES"], json.dumps(e, separators=(",", ":")), key=e["channel_id"],
-                              headers={"event_id": e["event_id"], "event_type": e["event_type"]})
+    _produce(kafka_fixture, srv, again)
     return len(again)
+
+
+def _produce(kafka_fixture, srv, events: list[dict]) -> None:
+    """Message events as Kafka records of the server's messages topic, keyed
+    and with headers as the relay writes them (kcat)."""
+    for e in events:
+        kafka_fixture.produce(srv.env["KAFKA_TOPIC_MESSAGES"], json.dumps(e, separators=(",", ":")),
+                              key=e["channel_id"], headers={"event_id": e["event_id"], "event_type": e["event_type"]})
 
 
 def test_restart_mid_stream_and_redelivery_count_nothing_twice(event_log, request, start_role, fresh_db_env,
@@ -406,9 +412,7 @@ def _inject(event_log, kafka_fixture, srv, events: list[dict]) -> None:
     """Puts events into the log as another producer would: Kafka records (kcat),
     or outbox rows that the relay publishes (the database log)."""
     if event_log:
-        for e in events:
-            kafka_fixture.produce(srv.env["KAFKA_TOPIC_MESSAGES"], json.dumps(e, separators=(",", ":")), key=e["channel_id"],
-                                  headers={"event_id": e["event_id"], "event_type": e["event_type"]})
+        _produce(kafka_fixture, srv, events)
         return
     url = srv.env["DATABASE_URL"]
     for e in events:

@@ -13,6 +13,7 @@
 #include "events/db_log.hpp"
 #include "events/outbox_relay.hpp"
 #include "events/presence_recorder.hpp"
+#include "log_events.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
 
 using namespace sl;
@@ -87,15 +88,7 @@ class AggregatorTest : public testing::Test {
   // A message event of `kind` for `m` at t0 + `offset`.
   domain::log_event message_event(const char* kind, const domain::message& m, const user_id& actor,
                                   std::chrono::microseconds offset) {
-    auto r = domain::events::message_event(kind, m, actor, t0 + offset);
-    domain::log_event e;
-    e.id = r.id;
-    e.topic = r.topic;
-    e.key = r.key;
-    e.event_type = r.event_type;
-    e.payload = r.payload;
-    e.created_at = r.created_at;
-    return e;
+    return test::as_log_event(domain::events::message_event(kind, m, actor, t0 + offset));
   }
   domain::message new_message(const channel_id& c, const user_id& author,
                               domain::message_type type = domain::message_type::text) {

@@ -9,26 +9,17 @@
 #include "domain/analytics.hpp"
 #include "domain/events.hpp"
 #include "events/presence_recorder.hpp"
+#include "log_events.hpp"
 
 using namespace sl;
 using namespace sl::domain;
 namespace records = sl::domain::events;
 namespace an = sl::domain::analytics;
+using sl::test::as_log_event;
 
 namespace {
 
 timestamp at_seconds(std::int64_t s, std::int64_t micros = 0) { return from_unix_micros(s * 1000000 + micros); }
-
-log_event as_log_event(const records::record& r) {
-  log_event e;
-  e.id = r.id;
-  e.topic = r.topic;
-  e.key = r.key;
-  e.event_type = r.event_type;
-  e.payload = r.payload;
-  e.created_at = r.created_at;
-  return e;
-}
 
 message sample_message() {
   message m;

@@ -192,17 +192,18 @@ constexpr const char* top_channels_sql =
     "WITH senders AS (SELECT f.channel_id, count(DISTINCT f.user_id) AS n" SL_PG_WRITTEN_FACTS
     " AND f.action = 'created' GROUP BY f.channel_id)"
     " SELECT m.channel_id, sum(m.message_count) AS created, sum(m.edited_count), sum(m.deleted_count),"
-    " coalesce(s.n, 0), count(*)"
+    " coalesce(s.n, 0), count(*), ch.name"
     " FROM channel_metrics m LEFT JOIN senders s ON s.channel_id = m.channel_id"
-    " WHERE m.time_window >= $1::timestamptz GROUP BY m.channel_id, s.n ORDER BY created DESC, m.channel_id"
+    " LEFT JOIN channels ch ON ch.id = m.channel_id"
+    " WHERE m.time_window >= $1::timestamptz GROUP BY m.channel_id, s.n, ch.name ORDER BY created DESC, m.channel_id"
     " LIMIT $2::bigint";
 constexpr const char* top_users_sql =
     "WITH channels AS (SELECT f.user_id, count(DISTINCT f.channel_id) AS n" SL_PG_WRITTEN_FACTS
     " AND f.action = 'created' GROUP BY f.user_id)"
     " SELECT m.user_id, sum(m.messages_sent) AS sent, sum(m.messages_edited), sum(m.messages_deleted),"
-    " coalesce(c.n, 0), count(*)"
-    " FROM user_metrics m LEFT JOIN channels c ON c.user_id = m.user_id"
-    " WHERE m.time_window >= $1::timestamptz GROUP BY m.user_id, c.n ORDER BY sent DESC, m.user_id"
+    " coalesce(c.n, 0), count(*), u.username"
+    " FROM user_metrics m LEFT JOIN channels c ON c.user_id = m.user_id LEFT JOIN users u ON u.id = m.user_id"
+    " WHERE m.time_window >= $1::timestamptz GROUP BY m.user_id, c.n, u.username ORDER BY sent DESC, m.user_id"
     " LIMIT $2::bigint";
 // $1 since
 constexpr const char* system_totals_sql =
@@ -459,6 +460,7 @@ task<std::vector<analytics::channel_total>> pg_analytics::top_channels(timestamp
     t.deleted_count = c.integer();
     t.unique_senders_count = c.integer();
     t.windows = c.integer();
+    t.name = c.opt_text();
     return t;
   });
 }
@@ -475,6 +477,7 @@ task<std::vector<analytics::user_total>> pg_analytics::top_users(timestamp since
     t.messages_deleted = c.integer();
     t.channels_active = c.integer();
     t.windows = c.integer();
+    t.username = c.opt_text();
     return t;
   });
 }

@@ -163,16 +163,17 @@ constexpr const char* select_top_channels =
     "WITH senders AS (SELECT f.channel_id, count(DISTINCT f.user_id) AS n" SL_WRITTEN_FACTS
     " AND f.action = 'created' GROUP BY f.channel_id)"
     " SELECT m.channel_id, sum(m.message_count) AS created, sum(m.edited_count), sum(m.deleted_count),"
-    " coalesce(s.n, 0), count(*)"
+    " coalesce(s.n, 0), count(*), ch.name"
     " FROM channel_metrics m LEFT JOIN senders s ON s.channel_id = m.channel_id"
-    " WHERE m.time_window >= ?1 GROUP BY m.channel_id, s.n ORDER BY created DESC, m.channel_id LIMIT ?2";
+    " LEFT JOIN channels ch ON ch.id = m.channel_id"
+    " WHERE m.time_window >= ?1 GROUP BY m.channel_id, s.n, ch.name ORDER BY created DESC, m.channel_id LIMIT ?2";
 constexpr const char* select_top_users =
     "WITH channels AS (SELECT f.user_id, count(DISTINCT f.channel_id) AS n" SL_WRITTEN_FACTS
     " AND f.action = 'created' GROUP BY f.user_id)"
     " SELECT m.user_id, sum(m.messages_sent) AS sent, sum(m.messages_edited), sum(m.messages_deleted),"
-    " coalesce(c.n, 0), count(*)"
-    " FROM user_metrics m LEFT JOIN channels c ON c.user_id = m.user_id"
-    " WHERE m.time_window >= ?1 GROUP BY m.user_id, c.n ORDER BY sent DESC, m.user_id LIMIT ?2";
+    " coalesce(c.n, 0), count(*), u.username"
+    " FROM user_metrics m LEFT JOIN channels c ON c.user_id = m.user_id LEFT JOIN users u ON u.id = m.user_id"
+    " WHERE m.time_window >= ?1 GROUP BY m.user_id, c.n, u.username ORDER BY sent DESC, m.user_id LIMIT ?2";
 constexpr const char* select_system_totals =
     "SELECT (SELECT coalesce(sum(message_count), 0) FROM message_metrics WHERE time_window >= ?1),"
     " (SELECT count(DISTINCT f.user_id)" SL_WRITTEN_FACTS
@@ -391,7 +392,7 @@ task<std::vector<analytics::channel_total>> sqlite_analytics::top_channels(times
     std::vector<analytics::channel_total> out;
     while (st.step())
       out.push_back(analytics::channel_total{id_at<channel_id>(st, 0), st.int64(1), st.int64(2), st.int64(3),
-                                             st.int64(4), st.int64(5)});
+                                             st.int64(4), st.int64(5), st.opt_text(6)});
     return out;
   });
 }
@@ -403,7 +404,7 @@ task<std::vector<analytics::user_total>> sqlite_analytics::top_users(timestamp s
     std::vector<analytics::user_total> out;
     while (st.step())
       out.push_back(analytics::user_total{id_at<user_id>(st, 0), st.int64(1), st.int64(2), st.int64(3), st.int64(4),
-                                          st.int64(5)});
+                                          st.int64(5), st.opt_text(6)});
     return out;
   });
 }

@@ -101,6 +101,11 @@ double per_second(std::int64_t count, std::int64_t hours) {
   return static_cast<double>(count) / static_cast<double>(hours * 3600);
 }
 
+boost::json::value text_or_null(const std::optional<std::string>& s) {
+  if (!s) return nullptr;
+  return boost::json::value(*s);
+}
+
 template <typename Id>
 boost::json::value id_or_null(const std::optional<Id>& id) {
   if (!id) return nullptr;
@@ -148,10 +153,8 @@ task<response> top_channels(analytics_context& ctx, request& req) {
   auto totals = co_await ctx.db.analytics().top_channels(since(ctx, *p), p->limit);
   array out;
   for (const auto& t : totals) {
-    // The channel's name now; null once it is deleted.
-    auto c = co_await ctx.db.find_channel(t.channel, user_id{});
     out.push_back(object{{"channel_id", t.channel.str()},
-                         {"channel_name", c ? boost::json::value(c->name) : boost::json::value(nullptr)},
+                         {"channel_name", text_or_null(t.name)},
                          {"message_count", t.message_count},
                          {"messages_per_second", per_second(t.message_count, p->hours)},
                          {"unique_senders_count", t.unique_senders_count},
@@ -168,9 +171,8 @@ task<response> top_users(analytics_context& ctx, request& req) {
   auto totals = co_await ctx.db.analytics().top_users(since(ctx, *p), p->limit);
   array out;
   for (const auto& t : totals) {
-    auto u = co_await ctx.db.find_user(t.user);
     out.push_back(object{{"user_id", t.user.str()},
-                         {"username", u ? boost::json::value(u->username) : boost::json::value(nullptr)},
+                         {"username", text_or_null(t.username)},
                          {"messages_sent", t.messages_sent},
                          {"messages_edited", t.messages_edited},
                          {"messages_deleted", t.messages_deleted},
