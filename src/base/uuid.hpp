@@ -56,6 +56,9 @@ using channel_id = id<struct channel_tag>;
 using message_id = id<struct message_tag>;
 using member_id = id<struct member_tag>;
 using event_id = id<struct event_tag>;
+using notification_id = id<struct notification_tag>;
+using webhook_id = id<struct webhook_tag>;
+using delivery_id = id<struct delivery_tag>;
 
 struct uuid_hash {
   std::size_t operator()(const uuid& u) const noexcept;

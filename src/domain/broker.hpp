@@ -39,6 +39,7 @@ enum class broker_event_kind : std::uint8_t {
   membership_ended,  // channel, actor = the user whose membership ended
   channel_deleted,   // channel, actor = who deleted it
   presence,          // no channel; actor = the user; status says which way
+  notification,      // no channel; actor = the recipient; frame = notification.new (to their sockets)
 };
 
 enum class presence_status : std::uint8_t { online, offline };
@@ -98,8 +99,9 @@ class broker {
   virtual task<void> subscribe(channel_id c) = 0;
   virtual void unsubscribe(channel_id c) = 0;
 
-  // Sends `e` to every node subscribed to e.channel (presence events: to every
-  // node), this one included; dropped (and counted) while disconnected.
+  // Sends `e` to every node subscribed to e.channel (presence and
+  // notification events: to every node), this one included; dropped (and
+  // counted) while disconnected.
   virtual void publish(broker_event e) = 0;
 
   // Presence across nodes: one call per socket. Return true when the user's
@@ -109,6 +111,15 @@ class broker {
   virtual task<bool> socket_closed(user_id u) = 0;
   // The subset of `users` with at least one socket open on a live node.
   virtual task<std::vector<user_id>> online_among(std::vector<user_id> users) = 0;
+
+  // Who is looking at a channel, across nodes: one call per socket
+  // subscription that starts or ends (the gateway calls it; counts per
+  // (channel, user) live in the broker). Never blocks or throws.
+  virtual void viewer_added(channel_id c, user_id u) = 0;
+  virtual void viewer_removed(channel_id c, user_id u) = 0;
+  // The subset of `users` with a socket subscribed to `c` on a live node
+  // (while a remote broker is unreachable: on this node).
+  virtual task<std::vector<user_id>> viewing_among(channel_id c, std::vector<user_id> users) = 0;
 
   // True for the first claim of `key` across nodes within `ttl` (single-use
   // tokens such as WebSocket tickets). While a remote broker is unreachable

@@ -43,6 +43,8 @@ std::vector<std::string> mentions(std::string_view content) {
   return out;
 }
 
+bool is_broadcast_mention(std::string_view name) { return name == "channel" || name == "here"; }
+
 record message_event(std::string_view type, const message& m, user_id actor, timestamp at) {
   const auto id = event_id::generate();
   auto o = envelope(id, type, at, actor);
@@ -61,6 +63,9 @@ record message_event(std::string_view type, const message& m, user_id actor, tim
   boost::json::array ms;
   for (auto& n : mentions(m.content)) ms.emplace_back(n);
   o["mentions"] = std::move(ms);
+  boost::json::array ids;
+  for (const auto& u : m.mentions) ids.emplace_back(u.str());
+  o["mention_ids"] = std::move(ids);
   o["author_id"] = m.author ? boost::json::value(m.author->str()) : boost::json::value(nullptr);
   o["created_at"] = format_iso(m.created_at);
   return finish(id, messages_topic, m.channel.str(), type, o, at);

@@ -25,6 +25,9 @@ inline constexpr const char* analytics_topic = "signalink.analytics";
 
 // `@name` tokens of a message, lowercase, unique, in order of appearance.
 std::vector<std::string> mentions(std::string_view content);
+// `@channel` (every member) and `@here` (members online) rather than a user.
+bool is_broadcast_mention(std::string_view name);
+inline constexpr const char* notifications_topic = "signalink.notifications";
 
 // message.created | message.edited | message.deleted; `actor` is the deleter for deletes.
 record message_event(std::string_view type, const message& m, user_id actor, timestamp at);

@@ -1,5 +1,8 @@
 #include "domain/message_service.hpp"
 
+#include <algorithm>
+
+#include "domain/events.hpp"
 #include "domain/permissions.hpp"
 #include "domain/texts.hpp"
 
@@ -9,12 +12,32 @@ task<result<created_message>> message_service::send(const principal& p, message_
   // Membership, channel and parent are checked by the store inside the write
   // (one round trip per send); the rate limit comes first and costs nothing.
   if (!limiter_.try_acquire(p.id, clock_.now())) co_return fail(error_kind::rate_limited, text::rate_limited);
-  new_message m{
-      message_id::generate(),     d.channel,   p.id, std::move(d.content), d.type, std::move(d.metadata), d.parent,
-      std::move(d.client_msg_id), clock_.now()};
+  auto mentioned = co_await resolve_mentions(d.content);
+  new_message m{message_id::generate(),
+                d.channel,
+                p.id,
+                std::move(d.content),
+                d.type,
+                std::move(d.metadata),
+                d.parent,
+                std::move(d.client_msg_id),
+                std::move(mentioned),
+                clock_.now()};
   auto created = co_await db_.create_message(std::move(m));
   if (created && !created->duplicate) live_.message_changed(message_change::created, created->msg, p.username, p.id);
   co_return created;
+}
+
+task<std::vector<user_id>> message_service::resolve_mentions(std::string_view content) {
+  std::vector<std::string> names;
+  for (auto& n : events::mentions(content))
+    if (!events::is_broadcast_mention(n)) names.push_back(std::move(n));
+  std::vector<user_id> ids;
+  if (names.empty()) co_return ids;
+  // Unknown names are plain text (an e-mail address, a typo): no error.
+  for (const auto& u : co_await db_.notifications().users_named(std::move(names))) ids.push_back(u.id);
+  std::sort(ids.begin(), ids.end());
+  co_return ids;
 }
 
 task<result<std::vector<message>>> message_service::history(const principal& p, channel_id c, history_query q) {

@@ -35,6 +35,8 @@ class message_service {
   task<result<void>> remove(const principal& p, message_id id);
 
  private:
+  // Ids of the existing users named by `@username` in `content`.
+  task<std::vector<user_id>> resolve_mentions(std::string_view content);
   // The message if it exists, is not deleted and `p` may read its channel.
   task<result<message>> readable(const principal& p, message_id id);
 

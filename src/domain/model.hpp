@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/time.hpp"
 #include "base/uuid.hpp"
@@ -80,6 +81,9 @@ struct message {
   std::optional<std::string> client_msg_id;
   std::int64_t reply_count = 0;
   std::optional<user> author_profile;
+  // Users named by `@username` in the content, resolved when it was created
+  // (stored with the row; filled on the created message, empty when read back).
+  std::vector<user_id> mentions;
 };
 
 struct session {

@@ -15,6 +15,7 @@ message as_created(const new_message& m, std::int64_t seq) {
   msg.seq = seq;
   msg.parent = m.parent;
   msg.client_msg_id = m.client_msg_id;
+  msg.mentions = m.mentions;
   return msg;
 }
 

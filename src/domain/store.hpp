@@ -20,6 +20,7 @@
 #include "base/task.hpp"
 #include "domain/analytics_store.hpp"
 #include "domain/model.hpp"
+#include "domain/notification_store.hpp"
 #include "domain/outbox_store.hpp"
 
 namespace sl::domain {
@@ -81,6 +82,7 @@ struct new_message {
   boost::json::value metadata;  // object or null
   std::optional<message_id> parent;
   std::optional<std::string> client_msg_id;
+  std::vector<user_id> mentions;  // resolved `@username`s, stored with the row
   timestamp now;
 };
 
@@ -116,6 +118,8 @@ class store : public outbox_store {
   virtual task<bool> ping() = 0;
   // The analytics tables of the same database; lives as long as the store.
   virtual analytics_store& analytics() = 0;
+  // The notification tables of the same database; lives as long as the store.
+  virtual notification_store& notifications() = 0;
 
   // Users. create_user also creates the user's notification_preferences row and
   // a `user.registered` event. Errors: username_taken, email_taken.

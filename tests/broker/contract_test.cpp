@@ -135,6 +135,56 @@ TEST_P(broker_contract, online_among_keeps_users_with_a_socket_in_order) {
   EXPECT_TRUE(await(n.broker->online_among({})).empty());
 }
 
+TEST_P(broker_contract, a_notification_reaches_on_event_without_a_channel) {
+  auto& n = add_node();
+  broker_event e;
+  e.kind = broker_event_kind::notification;
+  e.actor = user_id::generate();
+  e.frame = std::make_shared<const std::string>(R"({"type":"notification.new","notification":{"count":1}})");
+  n.broker->publish(e);  // no subscription needed: it goes to every node
+  ASSERT_TRUE(n.seen->wait_for([](const auto& es) { return !es.empty(); }, 5s));
+  const auto got = n.seen->snapshot();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].kind, broker_event_kind::notification);
+  EXPECT_EQ(got[0].actor, e.actor);
+  EXPECT_TRUE(got[0].channel.value.is_nil());
+  ASSERT_TRUE(got[0].frame);
+  EXPECT_EQ(*got[0].frame, *e.frame);
+}
+
+TEST_P(broker_contract, viewers_are_counted_per_socket) {
+  auto& n = add_node();
+  const auto c = channel_id::generate();
+  const auto u = user_id::generate();
+  EXPECT_TRUE(await(n.broker->viewing_among(c, {u})).empty());
+  n.broker->viewer_added(c, u);
+  n.broker->viewer_added(c, u);
+  n.broker->viewer_removed(c, u);
+  EXPECT_EQ(await(n.broker->viewing_among(c, {u})), std::vector<user_id>{u});
+  n.broker->viewer_removed(c, u);
+  EXPECT_TRUE(await(n.broker->viewing_among(c, {u})).empty());
+  // A removal with no subscription left is ignored: it does not go negative.
+  n.broker->viewer_removed(c, u);
+  n.broker->viewer_added(c, u);
+  EXPECT_EQ(await(n.broker->viewing_among(c, {u})), std::vector<user_id>{u});
+}
+
+TEST_P(broker_contract, viewers_are_per_channel_and_keep_the_order_asked) {
+  auto& n = add_node();
+  const auto c = channel_id::generate();
+  const auto other = channel_id::generate();
+  const auto a = user_id::generate();
+  const auto b = user_id::generate();
+  const auto z = user_id::generate();
+  n.broker->viewer_added(c, z);
+  n.broker->viewer_added(c, a);
+  n.broker->viewer_added(other, b);
+  EXPECT_EQ(await(n.broker->viewing_among(c, {a, b, z})), (std::vector<user_id>{a, z}));
+  EXPECT_EQ(await(n.broker->viewing_among(other, {a, b, z})), std::vector<user_id>{b});
+  EXPECT_TRUE(await(n.broker->viewing_among(channel_id::generate(), {a, b, z})).empty());
+  EXPECT_TRUE(await(n.broker->viewing_among(c, {})).empty());
+}
+
 TEST_P(broker_contract, claim_once_admits_each_key_once_until_it_expires) {
   auto& n = add_node();
   const auto key = "ticket:" + uuid::v7().str();

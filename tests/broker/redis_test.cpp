@@ -131,6 +131,89 @@ TEST_P(redis_broker, presence_events_reach_every_node) {
   EXPECT_TRUE(b.seen->wait_for(has_presence(e.actor, presence_status::online), 5s));
 }
 
+TEST_P(redis_broker, a_notification_reaches_every_node) {
+  auto& a = add_node();
+  auto& b = add_node();
+  broker_event e;
+  e.kind = broker_event_kind::notification;
+  e.actor = user_id::generate();
+  e.frame = std::make_shared<const std::string>(R"({"type":"notification.new","notification":{"text":"hé"}})");
+  a.broker->publish(e);
+  const auto has_it = [&](const recorder::events& es) {
+    for (const auto& r : es)
+      if (r.kind == broker_event_kind::notification && r.actor == e.actor && r.frame && *r.frame == *e.frame)
+        return true;
+    return false;
+  };
+  EXPECT_TRUE(b.seen->wait_for(has_it, 5s));
+  EXPECT_TRUE(a.seen->wait_for(has_it, 5s));
+}
+
+TEST_P(redis_broker, viewers_count_across_nodes) {
+  auto& a = add_node();
+  auto& b = add_node();
+  const auto c = channel_id::generate();
+  const auto u = user_id::generate();
+  const auto v = user_id::generate();
+  a.broker->viewer_added(c, u);
+  a.broker->viewer_added(c, u);
+  b.broker->viewer_added(c, v);
+  // viewer_added does not wait: a PING after it on the same connection does.
+  EXPECT_TRUE(await(a.broker->check()));
+  EXPECT_TRUE(await(b.broker->check()));
+  EXPECT_EQ(await(b.broker->viewing_among(c, {u, v})), (std::vector<user_id>{u, v}));
+  EXPECT_EQ(await(a.broker->viewing_among(c, {v})), std::vector<user_id>{v});
+  EXPECT_TRUE(await(b.broker->viewing_among(channel_id::generate(), {u, v})).empty());
+
+  a.broker->viewer_removed(c, u);
+  EXPECT_TRUE(await(a.broker->check()));
+  EXPECT_EQ(await(b.broker->viewing_among(c, {u})), std::vector<user_id>{u});  // a has one socket left
+  a.broker->viewer_removed(c, u);
+  EXPECT_TRUE(await(a.broker->check()));
+  EXPECT_TRUE(await(b.broker->viewing_among(c, {u})).empty());
+  EXPECT_EQ(redis_sync_command(*redis_test_url(), {"HLEN", prefix_ + "viewers:" + c.str()}), "1");
+}
+
+TEST_P(redis_broker, a_stopped_node_withdraws_its_viewers) {
+  auto s = settings();
+  s.heartbeat_ttl = 30s;  // so that only the goodbye can explain it
+  auto& a = add_node(s);
+  auto& b = add_node(s);
+  const auto c = channel_id::generate();
+  const auto u = user_id::generate();
+  const auto v = user_id::generate();
+  b.broker->viewer_added(c, u);
+  b.broker->viewer_added(c, v);
+  a.broker->viewer_added(c, v);
+  EXPECT_TRUE(await(b.broker->check()));
+  EXPECT_TRUE(await(a.broker->check()));
+  EXPECT_EQ(await(a.broker->viewing_among(c, {u, v})), (std::vector<user_id>{u, v}));
+  await(b.broker->stop());
+  EXPECT_EQ(await(a.broker->viewing_among(c, {u, v})), std::vector<user_id>{v});
+  EXPECT_EQ(redis_sync_command(*redis_test_url(), {"HLEN", prefix_ + "viewers:" + c.str()}), "1");
+  b.broker->viewer_added(c, u);  // after stop: neither throws nor counts
+  EXPECT_EQ(await(a.broker->viewing_among(c, {u, v})), std::vector<user_id>{v});
+}
+
+TEST_P(redis_broker, a_crashed_nodes_viewers_stop_counting_when_its_heartbeat_expires) {
+  auto& a = add_node();
+  auto& b = add_node();
+  const auto c = channel_id::generate();
+  const auto u = user_id::generate();
+  b.broker->viewer_added(c, u);
+  EXPECT_TRUE(await(b.broker->check()));
+  EXPECT_EQ(await(a.broker->viewing_among(c, {u})), std::vector<user_id>{u});
+  crash(b);
+  // TTL 1 s + one heartbeat (0.2 s) at most, with room for a slow machine.
+  EXPECT_TRUE(wait_until([&] { return await(a.broker->viewing_among(c, {u})).empty(); }, 3s));
+  // The sweep removes the dead node's fields too.
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return redis_sync_command(*redis_test_url(), {"EXISTS", prefix_ + "viewers:" + c.str()}) == "0";
+      },
+      3s));
+}
+
 TEST_P(redis_broker, a_crashed_nodes_users_go_offline_within_the_heartbeat_ttl) {
   auto& a = add_node();
   auto& b = add_node();
@@ -202,11 +285,15 @@ TEST_P(redis_broker, garbage_on_a_topic_is_dropped_and_counted) {
   // A well-formed event of another channel on this channel's topic is refused too.
   const auto stray = broker::redis::detail::encode_event(message_event(channel_id::generate(), 7, "{}"));
   redis_sync_command(*redis_test_url(), {"PUBLISH", topic, stray});
+  // And so is a kind on another kind's topic: a notification on a channel's.
+  auto notice = message_event(c, 8, "{}");
+  notice.kind = broker_event_kind::notification;
+  redis_sync_command(*redis_test_url(), {"PUBLISH", topic, broker::redis::detail::encode_event(notice)});
   a.broker->publish(message_event(c, 1, "{}"));
   ASSERT_TRUE(a.seen->wait_for(has_seq(c, 1), 5s));
   EXPECT_EQ(a.seen->snapshot().size(), 1u);
   EXPECT_GE(metric(R"(signalink_broker_dropped_total{reason="undecodable"})") - before,
-            static_cast<double>(std::size(garbage) + 1));
+            static_cast<double>(std::size(garbage) + 2));
   EXPECT_GE(metric("signalink_broker_received_total"), 1.0);
   EXPECT_GE(metric("signalink_broker_published_total"), 1.0);
 }
@@ -219,6 +306,7 @@ TEST_P(redis_broker, survives_a_redis_restart) {
   const auto u = user_id::generate();
   await(a.broker->subscribe(c));
   EXPECT_TRUE(await(a.broker->socket_opened(u)));
+  a.broker->viewer_added(c, u);
   EXPECT_EQ(metric("signalink_broker_connected"), static_cast<double>(nodes_.size()));
   const auto reconnects_before = metric("signalink_broker_reconnects_total");
 
@@ -235,6 +323,9 @@ TEST_P(redis_broker, survives_a_redis_restart) {
   await(a.broker->subscribe(later), 500ms);
   EXPECT_TRUE(await(a.broker->socket_opened(v), 500ms));
   EXPECT_EQ(await(a.broker->online_among({u, v}), 500ms), (std::vector<user_id>{u, v}));
+  a.broker->viewer_added(later, v);  // neither throws nor blocks
+  EXPECT_EQ(await(a.broker->viewing_among(c, {u, v}), 500ms), std::vector<user_id>{u});
+  EXPECT_EQ(await(a.broker->viewing_among(later, {u, v}), 500ms), std::vector<user_id>{v});
   EXPECT_TRUE(wait_until(
       [&] { return metric(R"(signalink_broker_dropped_total{reason="disconnected"})") > dropped_before; }, 2s));
 
@@ -256,6 +347,9 @@ TEST_P(redis_broker, survives_a_redis_restart) {
   // Presence counts are back in Redis.
   EXPECT_EQ(await(b.broker->online_among({u, v})), (std::vector<user_id>{u, v}));
   EXPECT_FALSE(await(b.broker->socket_opened(u)));
+  // And so are the viewers, both the old one and the one added while down.
+  EXPECT_EQ(await(b.broker->viewing_among(c, {u, v})), std::vector<user_id>{u});
+  EXPECT_EQ(await(b.broker->viewing_among(later, {u, v})), std::vector<user_id>{v});
 }
 
 TEST_P(redis_broker, a_frozen_redis_fails_checks_by_the_deadline_and_is_detected_by_the_heartbeat) {

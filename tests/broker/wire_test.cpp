@@ -35,6 +35,23 @@ TEST(redis_wire, encodes_a_readable_header_then_the_frame) {
   EXPECT_EQ(encode_event(p), "v1 presence - 0 0190f3b2-0000-7000-8000-000000000002 offline - 0\n");
 }
 
+TEST(redis_wire, encodes_a_notification_without_a_channel) {
+  broker_event e;
+  e.kind = broker_event_kind::notification;
+  e.actor = *user_id::parse("0190f3b2-0000-7000-8000-000000000002");
+  e.frame = std::make_shared<const std::string>(R"({"type":"notification.new"})");
+  const auto wire = encode_event(e);
+  EXPECT_EQ(wire,
+            "v1 notification - 0 0190f3b2-0000-7000-8000-000000000002 online - 1\n{\"type\":\"notification.new\"}");
+  const auto d = decode_event(wire);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->kind, broker_event_kind::notification);
+  EXPECT_TRUE(d->channel.value.is_nil());
+  EXPECT_EQ(d->actor, e.actor);
+  ASSERT_TRUE(d->frame);
+  EXPECT_EQ(*d->frame, *e.frame);
+}
+
 TEST(redis_wire, round_trips_every_field) {
   broker_event e;
   e.kind = broker_event_kind::membership_ended;

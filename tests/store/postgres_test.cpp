@@ -53,10 +53,11 @@ TEST_P(postgres_store, migrations_apply_once_even_from_concurrent_starters) {
   ctx_.run();
   EXPECT_EQ(failures, 0);
   EXPECT_EQ(done, 3);
-  const std::vector<std::string> all{"0001_init.sql", "0002_event_log.sql", "0003_analytics.sql"};
+  const std::vector<std::string> all{"0001_init.sql", "0002_event_log.sql", "0003_analytics.sql",
+                                     "0004_notifications.sql"};
   EXPECT_EQ(database_.query("SELECT version FROM schema_migrations ORDER BY version"), all);
   run(ctx_, pg::migrate(ctx_.get_executor(), database_.url()));
-  EXPECT_EQ(database_.query("SELECT count(*) FROM schema_migrations"), std::vector<std::string>{"3"});
+  EXPECT_EQ(database_.query("SELECT count(*) FROM schema_migrations"), std::vector<std::string>{"4"});
   EXPECT_EQ(database_.query("SELECT count(*) FROM outbox"), std::vector<std::string>{"0"});
 }
 

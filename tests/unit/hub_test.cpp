@@ -109,9 +109,16 @@ class HubTest : public testing::Test {
   }
   // A committed message (the store assigns its seq) and its broker event.
   domain::broker_event store_message(const std::string& content) {
-    auto created = run(db_->create_message(domain::new_message{message_id::generate(), channel_.id, owner_.id, content,
-                                                               domain::message_type::text, nullptr, std::nullopt,
-                                                               std::nullopt, clk_.now()}))
+    auto created = run(db_->create_message(domain::new_message{message_id::generate(),
+                                                               channel_.id,
+                                                               owner_.id,
+                                                               content,
+                                                               domain::message_type::text,
+                                                               nullptr,
+                                                               std::nullopt,
+                                                               std::nullopt,
+                                                               {},
+                                                               clk_.now()}))
                        .value();
     ids_.push_back(created.msg.id);
     domain::broker_event e;
@@ -292,6 +299,76 @@ TEST_F(HubTest, BufferingPastTheLimitClosesTheSlowConsumer) {
   subscribe(r, true);
   for (int i = 0; i < 10 && !r->closed; ++i) hub_.on_event(store_message(std::string(500, 'x')));
   EXPECT_EQ(r->closed, std::optional<std::uint16_t>(4008));
+}
+
+TEST_F(HubTest, ANotificationGoesToEverySocketOfItsRecipientOnly) {
+  auto other = make_user("other");
+  auto subscribed = subscriber_of(owner_);
+  auto idle = subscriber_of(owner_);  // subscribes to nothing: still notified
+  auto theirs = subscriber_of(other);
+  subscribe(subscribed);
+  subscribe(theirs);
+  domain::broker_event e;
+  e.kind = domain::broker_event_kind::notification;
+  e.actor = owner_.id;
+  e.frame = ws::make_frame(R"({"type":"notification.new","notification":{"count":2}})");
+  hub_.on_event(e);
+  for (auto& r : {subscribed, idle}) {
+    ASSERT_EQ(r->types(), std::vector<std::string>{"notification.new"});
+    EXPECT_EQ(r->frames[0].at("notification").at("count").as_int64(), 2);
+  }
+  EXPECT_TRUE(theirs->frames.empty());
+
+  hub_.detach(*idle);
+  hub_.on_event(e);
+  EXPECT_EQ(subscribed->types().size(), 2u);
+  EXPECT_EQ(idle->types().size(), 1u);
+  EXPECT_TRUE(theirs->frames.empty());
+}
+
+TEST_F(HubTest, EverySubscriptionCountsAsOneViewerUntilItEnds) {
+  auto viewing = [&](const domain::user& u) {
+    return !run(broker_.viewing_among(channel_.id, std::vector<user_id>{u.id})).empty();
+  };
+  auto other = make_user("other");
+  auto first = subscriber_of(owner_);
+  auto second = subscriber_of(owner_);
+  auto theirs = subscriber_of(other);
+  EXPECT_FALSE(viewing(owner_));
+  subscribe(first);
+  subscribe(second);
+  subscribe(theirs);
+  EXPECT_TRUE(viewing(owner_));
+  EXPECT_TRUE(viewing(other));
+
+  // Unsubscribe: the owner's other socket still looks at the channel.
+  EXPECT_TRUE(hub_.remove(*first, channel_.id));
+  EXPECT_FALSE(hub_.remove(*first, channel_.id));  // nothing left to end: no second removal
+  EXPECT_TRUE(viewing(owner_));
+  // The socket closes.
+  hub_.detach(*second);
+  EXPECT_FALSE(viewing(owner_));
+  hub_.detach(*second);
+  EXPECT_FALSE(viewing(owner_));
+
+  // The membership ends.
+  domain::broker_event e;
+  e.kind = domain::broker_event_kind::membership_ended;
+  e.channel = channel_.id;
+  e.actor = other.id;
+  e.reason = "removed";
+  hub_.on_event(e);
+  EXPECT_FALSE(viewing(other));
+  hub_.detach(*theirs);  // after its subscription ended: counted once only
+  subscribe(first);
+  EXPECT_TRUE(viewing(owner_));
+  EXPECT_FALSE(viewing(other));
+
+  // The channel is deleted.
+  e.kind = domain::broker_event_kind::channel_deleted;
+  e.actor = owner_.id;
+  hub_.on_event(e);
+  EXPECT_FALSE(viewing(owner_));
 }
 
 TEST_F(HubTest, DetachReleasesEveryInterest) {

@@ -44,6 +44,32 @@ task<std::vector<user_id>> local_broker::online_among(std::vector<user_id> users
   co_return users;
 }
 
+void local_broker::viewer_added(channel_id c, user_id u) {
+  std::lock_guard lock(mu_);
+  ++viewers_[c][u];
+}
+
+void local_broker::viewer_removed(channel_id c, user_id u) {
+  std::lock_guard lock(mu_);
+  auto ch = viewers_.find(c);
+  if (ch == viewers_.end()) return;
+  auto it = ch->second.find(u);
+  if (it == ch->second.end()) return;
+  if (--it->second <= 0) ch->second.erase(it);
+  if (ch->second.empty()) viewers_.erase(ch);
+}
+
+task<std::vector<user_id>> local_broker::viewing_among(channel_id c, std::vector<user_id> users) {
+  std::lock_guard lock(mu_);
+  auto ch = viewers_.find(c);
+  if (ch == viewers_.end()) {
+    users.clear();
+    co_return users;
+  }
+  std::erase_if(users, [&](const user_id& u) { return !ch->second.contains(u); });
+  co_return users;
+}
+
 task<bool> local_broker::claim_once(std::string key, std::chrono::milliseconds ttl) {
   const auto now = std::chrono::steady_clock::now();
   std::lock_guard lock(mu_);

@@ -1,7 +1,8 @@
 #pragma once
 // The in-process broker (the embedded default): one node, so publishing is a
 // direct call of the handler on the publisher's thread and presence is a map
-// of socket counts. Always connected. Thread-safe.
+// of socket counts, and viewers a map of subscription counts per channel and
+// user. Always connected. Thread-safe.
 
 #include <mutex>
 #include <string>
@@ -24,12 +25,18 @@ class local_broker final : public domain::broker {
   task<bool> socket_opened(user_id u) override;
   task<bool> socket_closed(user_id u) override;
   task<std::vector<user_id>> online_among(std::vector<user_id> users) override;
+  void viewer_added(channel_id c, user_id u) override;
+  void viewer_removed(channel_id c, user_id u) override;
+  task<std::vector<user_id>> viewing_among(channel_id c, std::vector<user_id> users) override;
   task<bool> claim_once(std::string key, std::chrono::milliseconds ttl) override;
 
  private:
+  using user_counts = std::unordered_map<user_id, int, uuid_hash>;
+
   domain::broker_handlers handlers_;
   std::mutex mu_;
-  std::unordered_map<user_id, int, uuid_hash> sockets_;
+  user_counts sockets_;
+  std::unordered_map<channel_id, user_counts, uuid_hash> viewers_;                 // subscriptions per channel and user
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> claims_;  // key -> expiry
   bool stopped_ = false;
 };

@@ -1,5 +1,6 @@
 #include "broker/redis/redis_broker.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -33,8 +34,8 @@ using domain::presence_status;
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t script_count = static_cast<std::size_t>(script::count_);
-constexpr std::array<const char*, script_count> script_names{"opened",     "closed",   "beat",  "sweep",
-                                                             "reregister", "withdraw", "online"};
+constexpr std::array<const char*, script_count> script_names{"opened",   "closed", "beat",      "sweep",  "reregister",
+                                                             "withdraw", "online", "reviewers", "viewing"};
 
 std::string script_source(script s) {
   return std::string(detail::withdraw_fn) + std::string(detail::script_bodies[static_cast<std::size_t>(s)]);
@@ -90,6 +91,8 @@ class broker_core : public std::enable_shared_from_this<broker_core> {
         endpoint_(std::move(ep)),
         strand_(asio::make_strand(ex)),
         presence_topic_(s_.prefix + "presence"),
+        notification_topic_(s_.prefix + "notifications"),
+        views_key_(s_.prefix + "node:" + s_.node_id + ":views"),
         wake_(strand_) {}
 
   ~broker_core() {
@@ -111,6 +114,9 @@ class broker_core : public std::enable_shared_from_this<broker_core> {
   task<bool> socket_opened(std::shared_ptr<broker_core> self, user_id u);
   task<bool> socket_closed(std::shared_ptr<broker_core> self, user_id u);
   task<std::vector<user_id>> online_among(std::shared_ptr<broker_core> self, std::vector<user_id> users);
+  void viewer_added(const channel_id& c, const user_id& u);
+  void viewer_removed(const channel_id& c, const user_id& u);
+  task<std::vector<user_id>> viewing_among(std::shared_ptr<broker_core> self, channel_id c, std::vector<user_id> users);
   task<bool> claim_once(std::shared_ptr<broker_core> self, std::string key, std::chrono::milliseconds ttl);
 
  private:
@@ -129,16 +135,22 @@ class broker_core : public std::enable_shared_from_this<broker_core> {
   void deliver(std::string_view topic, std::string_view payload);
   bool send_event(const broker_event& e);
   void announce(const std::string& user, presence_status status);
+  // Writes this node's viewer count of (c, u) to Redis when connected.
+  void write_viewer(const channel_id& c, const user_id& u, int count);
   void connection_failed(const redis_connection* which);
   void drop_connections();
   void set_connected(bool up);
   std::string channel_topic(const channel_id& c) const { return s_.prefix + "ch:" + c.str(); }
+  // Where `e` travels: presence and notifications to every node, the rest on its channel's topic.
+  std::string topic_of(const broker_event& e) const;
   clock::time_point deadline() const { return clock::now() + s_.command_timeout; }
 
   const redis_settings s_;
   const redis_endpoint endpoint_;
   const asio::any_io_executor strand_;
   const std::string presence_topic_;
+  const std::string notification_topic_;
+  const std::string views_key_;  // this node's "<channel>|<user>" viewer fields
   domain::broker_handlers handlers_;
 
   std::shared_ptr<redis_connection> cmd_;
@@ -158,7 +170,9 @@ class broker_core : public std::enable_shared_from_this<broker_core> {
   topic_set wanted_;                                   // channel topics this node is interested in
   // Per topic, the SUBSCRIBE commands awaiting Redis's confirmation, in order.
   std::unordered_map<std::string, std::deque<std::shared_ptr<waiter>>, string_hash, std::equal_to<>> confirm_;
-  std::unordered_map<user_id, int, uuid_hash> local_;                // this node's sockets per user
+  std::unordered_map<user_id, int, uuid_hash> local_;  // this node's sockets per user
+  // This node's sockets subscribed to a channel, per channel and user.
+  std::unordered_map<channel_id, std::unordered_map<user_id, int, uuid_hash>, uuid_hash> viewers_;
   std::unordered_map<std::string, clock::time_point> local_claims_;  // claim_once keys -> expiry
   std::array<std::string, script_count> sha_;
 };
@@ -248,7 +262,7 @@ task<void> broker_core::connect_all() {
   // From here subscribe() sends its own SUBSCRIBE: every topic is either in
   // this list or sent by subscribe().
   sub_ready_ = true;
-  std::vector<std::string> topics{presence_topic_};
+  std::vector<std::string> topics{presence_topic_, notification_topic_};
   topics.insert(topics.end(), wanted_.begin(), wanted_.end());
   if (co_await subscribe_topics(std::move(topics), until) != outcome::ok)
     throw redis_error("redis broker: SUBSCRIBE not confirmed");
@@ -297,6 +311,15 @@ task<void> broker_core::reregister(clock::time_point until) {
   if (r.elements.size() != 2) co_return;
   for (const auto& u : strings_of(r.elements[0])) announce(u, presence_status::online);
   for (const auto& u : strings_of(r.elements[1])) announce(u, presence_status::offline);
+
+  std::vector<std::string> views;
+  for (const auto& [c, users] : viewers_) {
+    for (const auto& [u, n] : users) {
+      views.push_back(c.str() + "|" + u.str());
+      views.push_back(std::to_string(n));
+    }
+  }
+  co_await eval(script::reviewers, std::move(views), until);
 }
 
 task<outcome> broker_core::subscribe_topics(std::vector<std::string> topics, clock::time_point until) {
@@ -350,13 +373,19 @@ void broker_core::on_push(const redis_push& p) {
   }
 }
 
+std::string broker_core::topic_of(const broker_event& e) const {
+  if (e.kind == broker_event_kind::presence) return presence_topic_;
+  if (e.kind == broker_event_kind::notification) return notification_topic_;
+  return channel_topic(e.channel);
+}
+
 void broker_core::deliver(std::string_view topic, std::string_view payload) {
   if (stop_started_) return;
-  const bool presence = topic == presence_topic_;
   // A message may still arrive after unsubscribe() (Redis had not processed it yet).
-  if (!presence && !wanted_.contains(topic)) return;
+  if (topic != presence_topic_ && topic != notification_topic_ && !wanted_.contains(topic)) return;
   auto e = detail::decode_event(payload);
-  if (!e || (e->kind == broker_event_kind::presence) != presence || (!presence && topic != channel_topic(e->channel))) {
+  // Each kind has one topic: anything else was not sent by a broker.
+  if (!e || topic != topic_of(*e)) {
     detail::count_dropped(detail::drop_reason::undecodable);
     log::debug("redis broker: dropped an undecodable message", {{"topic", std::string(topic)}});
     return;
@@ -366,9 +395,7 @@ void broker_core::deliver(std::string_view topic, std::string_view payload) {
 }
 
 bool broker_core::send_event(const broker_event& e) {
-  if (!cmd_ready_ || !cmd_ ||
-      !cmd_->send({"PUBLISH", e.kind == broker_event_kind::presence ? presence_topic_ : channel_topic(e.channel),
-                   detail::encode_event(e)})) {
+  if (!cmd_ready_ || !cmd_ || !cmd_->send({"PUBLISH", topic_of(e), detail::encode_event(e)})) {
     detail::count_dropped(detail::drop_reason::disconnected);
     return false;
   }
@@ -451,6 +478,7 @@ task<void> broker_core::goodbye() {
     }
   }
   local_.clear();
+  viewers_.clear();
 }
 
 task<bool> broker_core::check(std::shared_ptr<broker_core> self) {
@@ -546,6 +574,69 @@ task<std::vector<user_id>> broker_core::online_among(std::shared_ptr<broker_core
   co_return users;
 }
 
+void broker_core::viewer_added(const channel_id& c, const user_id& u) {
+  if (stop_started_) return;  // withdrawn (or being withdrawn) already
+  write_viewer(c, u, ++viewers_[c][u]);
+}
+
+void broker_core::viewer_removed(const channel_id& c, const user_id& u) {
+  if (stop_started_) return;
+  auto ch = viewers_.find(c);
+  if (ch == viewers_.end()) return;
+  auto it = ch->second.find(u);
+  if (it == ch->second.end()) return;
+  const int n = --it->second;
+  if (n <= 0) {
+    ch->second.erase(it);
+    if (ch->second.empty()) viewers_.erase(ch);
+  }
+  write_viewer(c, u, std::max(n, 0));
+}
+
+// Only this node writes its own fields, so it sets the count it knows rather
+// than incrementing: a command lost in an outage cannot skew it, and the
+// reconnect's re-registration writes viewers_ as it is then. Fire and forget
+// (pipelined in order behind the commands before it): never waits.
+void broker_core::write_viewer(const channel_id& c, const user_id& u, int count) {
+  auto cmd = cmd_;
+  if (!cmd_ready_ || !cmd) return;
+  const auto hash = s_.prefix + "viewers:" + c.str();
+  const auto field = s_.node_id + "|" + u.str();
+  const auto member = c.str() + "|" + u.str();
+  // The index entry exists whenever the field does, so withdraw() finds every field.
+  if (count > 0) {
+    if (count == 1) cmd->send({"SADD", s_.prefix + "nodes", s_.node_id});
+    cmd->send({"SADD", views_key_, member});
+    cmd->send({"HSET", hash, field, std::to_string(count)});
+  } else {
+    cmd->send({"HDEL", hash, field});
+    cmd->send({"SREM", views_key_, member});
+  }
+}
+
+task<std::vector<user_id>> broker_core::viewing_among(std::shared_ptr<broker_core> self, channel_id c,
+                                                      std::vector<user_id> users) {
+  std::unordered_set<std::string> remote;
+  if (cmd_ready_ && !users.empty()) {
+    std::vector<std::string> args;
+    args.reserve(users.size() + 1);
+    args.push_back(c.str());
+    for (const auto& u : users) args.push_back(u.str());
+    try {
+      for (auto& u : strings_of(co_await eval(script::viewing, std::move(args), deadline())))
+        remote.insert(std::move(u));
+    } catch (const redis_error&) {
+      // Unreachable: answer with this node's own sockets.
+    }
+  }
+  // Looked up after the round trip: viewers_ may have changed meanwhile.
+  const auto here = viewers_.find(c);
+  std::erase_if(users, [&](const user_id& u) {
+    return (here == viewers_.end() || !here->second.contains(u)) && !remote.contains(u.str());
+  });
+  co_return users;
+}
+
 // The port, forwarding every call to the core's strand.
 class redis_broker final : public domain::broker {
  public:
@@ -575,6 +666,15 @@ class redis_broker final : public domain::broker {
   task<bool> socket_closed(user_id u) override { return on_strand(core_->socket_closed(core_, u)); }
   task<std::vector<user_id>> online_among(std::vector<user_id> users) override {
     return on_strand(core_->online_among(core_, std::move(users)));
+  }
+  void viewer_added(channel_id c, user_id u) override {
+    asio::post(core_->strand(), [core = core_, c, u] { core->viewer_added(c, u); });
+  }
+  void viewer_removed(channel_id c, user_id u) override {
+    asio::post(core_->strand(), [core = core_, c, u] { core->viewer_removed(c, u); });
+  }
+  task<std::vector<user_id>> viewing_among(channel_id c, std::vector<user_id> users) override {
+    return on_strand(core_->viewing_among(core_, c, std::move(users)));
   }
   task<bool> claim_once(std::string key, std::chrono::milliseconds ttl) override {
     return on_strand(core_->claim_once(core_, std::move(key), ttl));

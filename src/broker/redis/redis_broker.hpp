@@ -2,15 +2,15 @@
 // The Redis implementation of the broker port (domain/broker.hpp), for
 // scale-out: events travel over Redis pub/sub, presence is counted in Redis.
 //
-// Connections: two per broker, one subscribed (the presence topic always, and
-// one topic per channel this node is interested in), one for commands
-// (PUBLISH, the presence scripts, PING). Both are hiredis asynchronous
+// Connections: two per broker, one subscribed (the presence and notification
+// topics always, and one topic per channel this node is interested in), one
+// for commands (PUBLISH, the presence scripts, viewer counts, PING). Both are hiredis asynchronous
 // connections driven on the broker's strand; no call blocks a thread.
 // When either fails, both are replaced: reconnects back off exponentially
 // (reconnect_min doubling up to reconnect_max, with jitter); once connected
 // again the broker re-subscribes every wanted topic, re-registers this node's
-// presence counts (publishing the presence transitions that causes), and
-// then calls on_reconnect (also after a first connection that only succeeded
+// presence and viewer counts (publishing the presence transitions that
+// causes), and then calls on_reconnect (also after a first connection that only succeeded
 // after failed attempts: events may have been missed). While disconnected,
 // publish() drops (and counts) events, subscribe() and the presence calls
 // answer from what this node knows, and connected()/check() say false.
@@ -21,6 +21,13 @@
 // they leave without sockets; the sweep is one script, so each `offline` is
 // announced by exactly one node. stop() withdraws this node's counts and
 // publishes `offline` for the users who thereby have no socket left.
+//
+// Viewers: each node keeps, per channel, its sockets subscribed per user
+// (viewer_added/removed update a local map and send the new count to Redis
+// without waiting); viewing_among() counts nodes whose heartbeat is alive,
+// plus this node's own map (alone while disconnected). They go with the
+// node's presence counts: swept with a dead node, withdrawn by stop(),
+// written again after an outage.
 //
 // Threads: any method from any thread; state lives on a strand of `ex`, and
 // the handlers run on that strand. Lifetime: the io_context of `ex` must

@@ -66,6 +66,18 @@ std::optional<std::string> metadata_text(const domain::new_message& m) {
   return boost::json::serialize(m.metadata);
 }
 
+// The uuid[] literal of the mentions; nullopt for none, which the SQL stores as '{}'.
+std::optional<std::string> mentions_text(const domain::new_message& m) {
+  if (m.mentions.empty()) return std::nullopt;
+  std::string out = "{";
+  for (const auto& u : m.mentions) {
+    if (out.size() > 1) out.push_back(',');
+    out.append(u.str());
+  }
+  out.push_back('}');
+  return out;
+}
+
 // PostgreSQL text cannot hold NUL (validation refuses it before the store).
 bool holds_nul(const domain::new_message& m) {
   const auto nul = [](std::string_view v) { return v.find('\0') != std::string_view::npos; };
@@ -80,14 +92,14 @@ pg_statement make_statement(const domain::new_message& m) {
   s.text_or_null(metadata_text(m));
   s.id_or_null(m.parent).text_or_null(m.client_msg_id).time(m.now);
   s.id(ev.record.id).text(ev.record.topic).text(ev.record.key).text(ev.record.event_type);
-  s.text(ev.head()).text(ev.tail());
+  s.text(ev.head()).text(ev.tail()).text_or_null(mentions_text(m));
   return s;
 }
 
 // The whole batch in one statement (sql::create_messages): one array per column.
 pg_statement make_batch_statement(const std::vector<const domain::new_message*>& batch) {
   detail::array_literal ids, channels, authors, contents, types, metadata, parents, client_ids, times, event_ids,
-      topics, keys, event_types, heads, tails;
+      topics, keys, event_types, heads, tails, mentions;
   for (const domain::new_message* m : batch) {
     const auto ev = make_event(*m);
     ids.add(m->id.str());
@@ -108,10 +120,11 @@ pg_statement make_batch_statement(const std::vector<const domain::new_message*>&
     event_types.add(ev.record.event_type);
     heads.add(ev.head());
     tails.add(ev.tail());
+    mentions.add_or_null(mentions_text(*m));
   }
   pg_statement s(sql::create_messages, "create_messages");
   for (const auto* column : {&ids, &channels, &authors, &contents, &types, &metadata, &parents, &client_ids, &times,
-                             &event_ids, &topics, &keys, &event_types, &heads, &tails})
+                             &event_ids, &topics, &keys, &event_types, &heads, &tails, &mentions})
     s.text(column->str());
   return s;
 }
@@ -119,7 +132,7 @@ pg_statement make_batch_statement(const std::vector<const domain::new_message*>&
 // Stores the outcome of one message, row `row` of `r` (which must hold
 // `rows` status rows), in its item.
 void take(std::optional<result<domain::created_message>>& outcome, std::exception_ptr& error, const pg_result& r,
-          int row, int rows) {
+          int row, int rows, const std::vector<user_id>& mentions) {
   if (!r.ok()) {
     error = std::make_exception_ptr(pg_error("postgres: create_message: " + r.error_message(), r.sqlstate()));
     return;
@@ -131,9 +144,12 @@ void take(std::optional<result<domain::created_message>>& outcome, std::exceptio
   }
   detail::row_cursor c(r, row);
   const auto status = c.text();
-  if (status == "created" || status == "duplicate")
-    outcome.emplace(domain::created_message{detail::read_message(c), status == "duplicate"});
-  else if (status == "no_channel")
+  if (status == "created" || status == "duplicate") {
+    auto msg = detail::read_message(c);
+    // As stored now (domain::message::mentions); a duplicate is read back, without them.
+    if (status == "created") msg.mentions = mentions;
+    outcome.emplace(domain::created_message{std::move(msg), status == "duplicate"});
+  } else if (status == "no_channel")
     outcome.emplace(fail(error_kind::not_found, domain::text::channel_not_found));
   else if (status == "not_member")
     outcome.emplace(fail(error_kind::forbidden, domain::text::send_denied));
@@ -238,7 +254,7 @@ task<void> message_writer::commit(std::vector<item*> batch) {
   auto results = co_await conn->exec(statements, options_.query_timeout);
   if (std::all_of(results.begin(), results.end(), [](const pg_result& r) { return r.ok(); })) {
     const int n = static_cast<int>(batch.size());
-    for (int i = 0; i < n; ++i) take(batch[i]->outcome, batch[i]->error, results[1], i, n);
+    for (int i = 0; i < n; ++i) take(batch[i]->outcome, batch[i]->error, results[1], i, n, batch[i]->msg.mentions);
     co_return;
   }
   // Nothing of the batch committed: undo, then give each message its own transaction.
@@ -251,7 +267,7 @@ task<void> message_writer::commit(std::vector<item*> batch) {
     // The same client_msg_id committed elsewhere meanwhile: now it reads as a duplicate.
     if (!r.ok() && r.sqlstate() == unique_violation && r.constraint() == sql::client_msg_constraint)
       r = co_await conn->exec(s, options_.query_timeout);
-    take(it->outcome, it->error, r, 0, 1);
+    take(it->outcome, it->error, r, 0, 1, it->msg.mentions);
   }
 }
 

@@ -17,7 +17,9 @@
 // messages, which take the following seqs in queue order (the channel row
 // lock serializes writers, so seqs are gap-free); each parent's reply_count
 // grows by its new replies; every created message gets its message.created
-// outbox row.
+// outbox row and keeps its resolved mentions (messages.mentions; an empty
+// list travels as NULL and costs nothing); a created message is returned with
+// them, a duplicate (read back) without.
 //
 // parallel_batches defaults to 1: batches share the busy channels' rows, so a
 // second batch in flight would mostly wait for the first one's row locks

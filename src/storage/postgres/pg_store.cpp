@@ -12,6 +12,7 @@
 #include "storage/postgres/message_writer.hpp"
 #include "storage/postgres/pg_analytics.hpp"
 #include "storage/postgres/pg_migrator.hpp"
+#include "storage/postgres/pg_notifications.hpp"
 #include "storage/postgres/pg_pool.hpp"
 
 namespace sl::storage::postgres {
@@ -66,7 +67,8 @@ class pg_store final : public store {
         writer_(message_writer::create(
             pool_, writer_options{o.max_batch, o.parallel_batches, o.query_timeout, 3 * o.query_timeout})),
         timeout_(o.query_timeout),
-        analytics_(pool_, o.query_timeout) {}
+        analytics_(pool_, o.query_timeout),
+        notifications_(pool_, o.query_timeout) {}
 
   task<bool> ping() override {
     try {
@@ -80,6 +82,7 @@ class pg_store final : public store {
   }
 
   analytics_store& analytics() override { return analytics_; }
+  notification_store& notifications() override { return notifications_; }
 
   task<result<user>> create_user(new_user u) override {
     user made;
@@ -493,6 +496,7 @@ class pg_store final : public store {
   std::shared_ptr<message_writer> writer_;
   duration timeout_;
   pg_analytics analytics_;
+  pg_notifications notifications_;
 };
 
 task<void> apply_migrations(boost::asio::any_io_executor ex, std::string url,

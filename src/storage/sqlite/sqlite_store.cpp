@@ -1,6 +1,8 @@
 #include "storage/sqlite/sqlite_store.hpp"
 
 #include <algorithm>
+#include <boost/json/array.hpp>
+#include <boost/json/serialize.hpp>
 #include <climits>
 
 #include "domain/events.hpp"
@@ -8,6 +10,7 @@
 #include "storage/sqlite/executor.hpp"
 #include "storage/sqlite/rows.hpp"
 #include "storage/sqlite/sqlite_analytics.hpp"
+#include "storage/sqlite/sqlite_notifications.hpp"
 
 namespace sl::storage::sqlite {
 namespace {
@@ -74,6 +77,13 @@ std::string topic_list(const std::vector<std::string>& topics) {
   return out;
 }
 
+// The messages.mentions column: a JSON array of user id strings.
+std::string mention_list(const std::vector<user_id>& users) {
+  boost::json::array a;
+  for (const auto& u : users) a.emplace_back(u.str());
+  return boost::json::serialize(a);
+}
+
 // `%` and `_` are matched literally: escaped for LIKE ... ESCAPE '\'.
 std::string like_pattern(std::string_view q) {
   std::string out = "%";
@@ -97,6 +107,7 @@ class sqlite_store final : public store {
   }
 
   analytics_store& analytics() override { return analytics_; }
+  notification_store& notifications() override { return notifications_; }
 
   task<result<user>> create_user(new_user u) override {
     co_return co_await exec_.write([u = std::move(u)](connection& c) -> result<user> {
@@ -376,10 +387,11 @@ class sqlite_store final : public store {
       const auto now = micros(m.now);
       c.prepare(
            "INSERT INTO messages (id, channel_id, user_id, content, message_type, metadata, created_at, updated_at,"
-           " seq, parent_id, client_msg_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+           " seq, parent_id, client_msg_id, mentions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
           .bind_all(m.id.str(), m.channel.str(), m.author.str(), m.content, std::string(to_string(m.type)),
                     rows::metadata_text(m.metadata), now, now, seq,
-                    m.parent ? std::optional<std::string>(m.parent->str()) : std::nullopt, m.client_msg_id)
+                    m.parent ? std::optional<std::string>(m.parent->str()) : std::nullopt, m.client_msg_id,
+                    mention_list(m.mentions))
           .exec();
       if (m.parent)
         c.prepare("UPDATE messages SET reply_count = reply_count + 1 WHERE id = ?").bind(1, m.parent->str()).exec();
@@ -613,6 +625,7 @@ class sqlite_store final : public store {
  private:
   executor exec_;
   sqlite_analytics analytics_{exec_};
+  sqlite_notifications notifications_{exec_};
 };
 
 }  // namespace

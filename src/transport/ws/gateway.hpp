@@ -1,7 +1,8 @@
 #pragma once
 // The gateway role (contract.md section 3): takes over WebSocket upgrades of
 // `/ws` from the HTTP server, authenticates them, and runs one hub per I/O
-// context; broker events are posted to every hub. Also keeps this node's
+// context; broker events are posted to every hub (a notification reaches
+// its recipient's sockets on whichever contexts they live). Also keeps this node's
 // connection counts for /stats and the per-user socket limit, and announces
 // presence through the broker when a user's first socket opens or last closes.
 //

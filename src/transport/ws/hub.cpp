@@ -23,7 +23,9 @@ void log_failure(const char* what, const std::exception_ptr& ep) {
 
 hub::hub(asio::any_io_executor ex, services& sv) : ex_(std::move(ex)), sv_(sv) {}
 
-void hub::attach(const std::shared_ptr<subscriber>& s) { sessions_.emplace(s.get(), s); }
+void hub::attach(const std::shared_ptr<subscriber>& s) {
+  if (sessions_.emplace(s.get(), s).second) by_user_[s->who().id].push_back(s.get());
+}
 
 void hub::start_sweep(std::chrono::milliseconds every) {
   sweep_every_ = every;
@@ -46,7 +48,11 @@ void hub::detach(subscriber& s) {
   for (const auto& [c, st] : channels_)
     if (st->subs.contains(&s)) mine.push_back(c);
   for (const auto& c : mine) remove(s, c);
-  sessions_.erase(&s);
+  if (sessions_.erase(&s) == 0) return;
+  auto it = by_user_.find(s.who().id);
+  if (it == by_user_.end()) return;
+  std::erase(it->second, &s);
+  if (it->second.empty()) by_user_.erase(it);
 }
 
 std::vector<std::shared_ptr<subscriber>> hub::sessions() const {
@@ -71,12 +77,15 @@ std::int64_t hub::delivered_through(const channel_id& c, std::int64_t baseline) 
 void hub::add(const std::shared_ptr<subscriber>& s, const channel_id& c, std::int64_t last, bool replaying,
               bool presence) {
   auto& st = channels_.at(c);
-  auto& sub = st->subs[s.get()];
+  auto [it, started] = st->subs.try_emplace(s.get());
+  auto& sub = it->second;
   sub.s = s;
   sub.last = last;
   sub.replaying = replaying;
   sub.presence = presence;
+  if (!started) return;  // a subscription renewed in place is still one viewer
   metrics::subscriptions().Increment();
+  sv_.broker.viewer_added(c, s->who().id);
 }
 
 void hub::end_replay(subscriber& s, const channel_id& c) {
@@ -97,6 +106,7 @@ bool hub::remove(subscriber& s, const channel_id& c) {
   auto st = it->second;
   if (st->subs.erase(&s) == 0) return false;
   metrics::subscriptions().Decrement();
+  sv_.broker.viewer_removed(c, s.who().id);
   sv_.interests.release(c);
   drop_if_empty(st);
   return true;
@@ -116,6 +126,7 @@ void hub::drop_if_empty(const state_ptr& st) {
 void hub::on_event(const domain::broker_event& e) {
   using kind = domain::broker_event_kind;
   if (e.kind == kind::presence) return on_presence(e);
+  if (e.kind == kind::notification) return on_notification(e);
   auto it = channels_.find(e.channel);
   if (it == channels_.end()) return;
   auto st = it->second;
@@ -139,8 +150,20 @@ void hub::on_event(const domain::broker_event& e) {
       end_channel(st, "deleted", nullptr);
       break;
     case kind::presence:
-      break;
+    case kind::notification:
+      break;  // not about a channel: handled above
   }
+}
+
+void hub::on_notification(const domain::broker_event& e) {
+  if (!e.frame) return;
+  auto it = by_user_.find(e.actor);
+  if (it == by_user_.end()) return;
+  // Held for the loop: a send that closes a slow socket must not unlist it under us.
+  std::vector<std::shared_ptr<subscriber>> targets;
+  targets.reserve(it->second.size());
+  for (auto* s : it->second) targets.push_back(sessions_.at(s));
+  for (const auto& s : targets) s->send(e.frame);
 }
 
 void hub::on_message(const state_ptr& st, std::int64_t seq, const frame_ptr& f) {

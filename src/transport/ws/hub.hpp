@@ -1,6 +1,8 @@
 #pragma once
 // The subscription hub of one I/O context: which local sockets subscribe to
-// which channels, and delivery to them in `seq` order.
+// which channels, and delivery to them in `seq` order; also which sockets
+// each user has here, for notifications (written to every socket of their
+// recipient, whatever it subscribes to).
 //
 // Ordering: per channel the hub keeps `next`, the seq it delivers next.
 // Events may arrive out of order (publishers run on many threads and nodes)
@@ -9,6 +11,11 @@
 // the store (a seq missing there was deleted). Each subscription also keeps
 // the last seq it was given, so a message is never delivered twice, and a
 // subscription replaying history buffers live frames until its replay ends.
+//
+// Viewers: every subscription that starts (add) or ends (remove, whichever
+// path: unsubscribe, membership ended, channel deleted, detach) is reported
+// to the broker once (viewer_added/viewer_removed), so that the notifier can
+// tell who is looking at a channel across nodes.
 //
 // Threads: every call on the hub's context (the sessions live there too);
 // broker events are posted to it. Lifetime: owned by the gateway.
@@ -96,6 +103,7 @@ class hub {
   void broadcast(channel_state& st, const frame_ptr& f, const user_id* skip_user);
   void end_channel(const state_ptr& st, std::string_view reason, const user_id* only);
   void on_presence(const domain::broker_event& e);
+  void on_notification(const domain::broker_event& e);
   void arm_gap_timer(const state_ptr& st);
   task<void> gap_timer(state_ptr st);
   task<void> sync(state_ptr st);
@@ -110,6 +118,7 @@ class hub {
   services& sv_;
   std::unordered_map<channel_id, state_ptr, uuid_hash> channels_;
   std::unordered_map<subscriber*, std::shared_ptr<subscriber>> sessions_;
+  std::unordered_map<user_id, std::vector<subscriber*>, uuid_hash> by_user_;  // the same sessions, per user
 };
 
 }  // namespace sl::ws

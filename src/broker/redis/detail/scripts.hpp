@@ -7,28 +7,40 @@
 //   <prefix>node:<node>:users   set   users with sockets on that node
 //   <prefix>node:<node>:alive   "1" with a TTL, refreshed by the node's heartbeat
 //   <prefix>nodes               set   node ids that may hold counts
+//   <prefix>viewers:<channel>   hash  "<node>|<user>" -> that node's sockets
+//                                     subscribed to the channel (> 0)
+//   <prefix>node:<node>:views   set   "<channel>|<user>" of that node's fields
+//                                     in the viewers hashes
 //
 // A user is online while their hash exists. Every transition of a hash from
 // absent to present (online) or back (offline) happens inside exactly one
 // script run, which reports it to its caller: so each one is announced once.
+// Viewer fields are written by their own node only (plain HSET/HDEL of the
+// count it knows, not scripts), and removed by withdraw() with the node.
 
 #include <array>
 #include <string_view>
 
 namespace sl::broker::redis::detail {
 
-enum class script { opened, closed, beat, sweep, reregister, withdraw, online, count_ };
+enum class script { opened, closed, beat, sweep, reregister, withdraw, online, reviewers, viewing, count_ };
 
-// Removes a node's counts and keys; returns the users that thereby went offline.
+// Removes a node's counts (presence and viewers) and keys; returns the users
+// that thereby went offline.
 inline constexpr std::string_view withdraw_fn = R"lua(
 local function withdraw(p, node)
   local ukey = p .. 'node:' .. node .. ':users'
+  local vkey = p .. 'node:' .. node .. ':views'
   local gone = {}
   for _, u in ipairs(redis.call('SMEMBERS', ukey)) do
     local pkey = p .. 'presence:' .. u
     if redis.call('HDEL', pkey, node) == 1 and redis.call('EXISTS', pkey) == 0 then gone[#gone + 1] = u end
   end
-  redis.call('DEL', ukey, p .. 'node:' .. node .. ':alive')
+  for _, cu in ipairs(redis.call('SMEMBERS', vkey)) do
+    local c, u = string.match(cu, '^(.*)|([^|]*)$')
+    if c then redis.call('HDEL', p .. 'viewers:' .. c, node .. '|' .. u) end
+  end
+  redis.call('DEL', ukey, vkey, p .. 'node:' .. node .. ':alive')
   redis.call('SREM', p .. 'nodes', node)
   return gone
 end
@@ -120,6 +132,48 @@ for i = 3, #ARGV do
       break
     end
   end
+end
+return out
+)lua",
+    // reviewers(prefix, node, channel|user, count, channel|user, count...) -> 0:
+    // sets this node's viewer counts to exactly the given ones (after an outage)
+    R"lua(
+local p, node = ARGV[1], ARGV[2]
+local vkey = p .. 'node:' .. node .. ':views'
+local want = {}
+for i = 3, #ARGV - 1, 2 do want[ARGV[i]] = ARGV[i + 1] end
+for _, cu in ipairs(redis.call('SMEMBERS', vkey)) do
+  if want[cu] == nil then
+    local c, u = string.match(cu, '^(.*)|([^|]*)$')
+    if c then redis.call('HDEL', p .. 'viewers:' .. c, node .. '|' .. u) end
+    redis.call('SREM', vkey, cu)
+  end
+end
+for cu, n in pairs(want) do
+  local c, u = string.match(cu, '^(.*)|([^|]*)$')
+  if c then
+    redis.call('SADD', vkey, cu)
+    redis.call('HSET', p .. 'viewers:' .. c, node .. '|' .. u, n)
+  end
+end
+return 0
+)lua",
+    // viewing(prefix, node, channel, user...) -> the users with a socket
+    // subscribed to the channel on a node whose heartbeat is alive. One pass
+    // over the channel's viewers (usually far fewer than the users asked about).
+    R"lua(
+local p, c = ARGV[1], ARGV[3]
+local alive, seen = {}, {}
+for _, f in ipairs(redis.call('HKEYS', p .. 'viewers:' .. c)) do
+  local node, u = string.match(f, '^(.*)|([^|]*)$')
+  if node then
+    if alive[node] == nil then alive[node] = redis.call('EXISTS', p .. 'node:' .. node .. ':alive') == 1 end
+    if alive[node] then seen[u] = true end
+  end
+end
+local out = {}
+for i = 4, #ARGV do
+  if seen[ARGV[i]] then out[#out + 1] = ARGV[i] end
 end
 return out
 )lua",

@@ -8,7 +8,7 @@ namespace {
 
 using domain::broker_event_kind;
 
-constexpr std::array<std::pair<broker_event_kind, std::string_view>, 7> kind_names{{
+constexpr std::array<std::pair<broker_event_kind, std::string_view>, 8> kind_names{{
     {broker_event_kind::message_created, "message_created"},
     {broker_event_kind::message_updated, "message_updated"},
     {broker_event_kind::message_deleted, "message_deleted"},
@@ -16,6 +16,7 @@ constexpr std::array<std::pair<broker_event_kind, std::string_view>, 7> kind_nam
     {broker_event_kind::membership_ended, "membership_ended"},
     {broker_event_kind::channel_deleted, "channel_deleted"},
     {broker_event_kind::presence, "presence"},
+    {broker_event_kind::notification, "notification"},
 }};
 
 bool plain(unsigned char c) {

@@ -5,8 +5,8 @@
 //   v1 <kind> <channel> <seq> <actor> <status> <reason> <has_frame>\n<frame>
 //
 //   kind       message_created | message_updated | message_deleted | typing |
-//              membership_ended | channel_deleted | presence
-//   channel    canonical uuid, or "-" for none (presence)
+//              membership_ended | channel_deleted | presence | notification
+//   channel    canonical uuid, or "-" for none (presence, notification)
 //   seq        decimal int64
 //   actor      canonical uuid, or "-"
 //   status     online | offline

@@ -137,7 +137,7 @@ inline constexpr const char* mark_read =
 // statement so that a send costs no extra round trip.
 // $1 id, $2 channel, $3 author, $4 content, $5 type, $6 metadata, $7 parent,
 // $8 client_msg_id, $9 now, $10..$13 outbox id/topic/key/type, $14/$15 the
-// payload's text before/after its seq value.
+// payload's text before/after its seq value, $16 mentions (uuid[]; NULL: none).
 inline constexpr const char* create_message =
     "WITH existing AS (SELECT * FROM messages "
     "  WHERE $8::text IS NOT NULL AND user_id = $3::uuid AND client_msg_id = $8::text), "
@@ -148,9 +148,9 @@ inline constexpr const char* create_message =
     "  WHERE id = $2::uuid AND NOT EXISTS (SELECT 1 FROM existing) AND EXISTS (SELECT 1 FROM member) "
     "    AND ($7::uuid IS NULL OR EXISTS (SELECT 1 FROM parent)) RETURNING last_seq), "
     "ins AS (INSERT INTO messages (id, channel_id, user_id, content, message_type, metadata, created_at, "
-    "    updated_at, seq, parent_id, client_msg_id) "
+    "    updated_at, seq, parent_id, client_msg_id, mentions) "
     "  SELECT $1::uuid, $2::uuid, $3::uuid, $4, $5, $6::jsonb, $9::timestamptz, $9::timestamptz, ch.last_seq, "
-    "    $7::uuid, $8::text FROM ch RETURNING *), "
+    "    $7::uuid, $8::text, coalesce($16::uuid[], '{}') FROM ch RETURNING *), "
     "par AS (UPDATE messages SET reply_count = reply_count + 1 "
     "  WHERE id = $7::uuid AND EXISTS (SELECT 1 FROM ins)), "
     "ob AS (" SL_PG_OUTBOX_INSERT
@@ -173,7 +173,8 @@ inline constexpr const char* client_msg_constraint = "ux_messages_client_msg";
 // array (detail/array_literal.hpp) with one element per message, in queue
 // order: $1 id, $2 channel, $3 author, $4 content, $5 type, $6 metadata, $7
 // parent, $8 client_msg_id (NULL elements: none), $9 now, $10..$13 outbox
-// id/topic/key/type, $14/$15 the payload's text before/after its seq.
+// id/topic/key/type, $14/$15 the payload's text before/after its seq, $16
+// mentions (each element a uuid[] literal; NULL: none, the common case).
 // Returns one row per message in queue order, with create_message's columns
 // and statuses, each message decided as create_message alone would decide it
 // (chk). The checks are scalar subqueries, each matching at most one row by a
@@ -190,9 +191,9 @@ inline constexpr const char* client_msg_constraint = "ux_messages_client_msg";
 inline constexpr const char* create_messages =
     "WITH t AS (SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::jsonb[], "
     "    $7::uuid[], $8::text[], $9::timestamptz[], $10::uuid[], $11::text[], $12::text[], $13::text[], $14::text[], "
-    "    $15::text[]) "
+    "    $15::text[], $16::text[]) "
     "  WITH ORDINALITY AS t(id, channel_id, user_id, content, message_type, metadata, parent_id, client_msg_id, at, "
-    "    event_id, topic, event_key, event_type, payload_head, payload_tail, ord)), "
+    "    event_id, topic, event_key, event_type, payload_head, payload_tail, mentions, ord)), "
     "chk AS (SELECT t.*, e.id AS existing_id, CASE "
     "    WHEN e.id IS NOT NULL THEN 'duplicate' "
     "    WHEN (SELECT c.id FROM channels c WHERE c.id = t.channel_id) IS NULL THEN 'no_channel' "
@@ -208,9 +209,10 @@ inline constexpr const char* create_messages =
     "ch AS (UPDATE channels c SET last_seq = c.last_seq + cnt.n, message_count = c.message_count + cnt.n "
     "  FROM lk JOIN cnt ON cnt.channel_id = lk.id WHERE c.id = lk.id RETURNING c.id, c.last_seq - cnt.n AS base), "
     "ins AS (INSERT INTO messages (id, channel_id, user_id, content, message_type, metadata, created_at, "
-    "    updated_at, seq, parent_id, client_msg_id) "
+    "    updated_at, seq, parent_id, client_msg_id, mentions) "
     "  SELECT n.id, n.channel_id, n.user_id, n.content, n.message_type, n.metadata, n.at, n.at, "
-    "    ch.base + row_number() OVER (PARTITION BY n.channel_id ORDER BY n.ord), n.parent_id, n.client_msg_id "
+    "    ch.base + row_number() OVER (PARTITION BY n.channel_id ORDER BY n.ord), n.parent_id, n.client_msg_id, "
+    "    coalesce(n.mentions::uuid[], '{}') "
     "  FROM chk n JOIN ch ON ch.id = n.channel_id WHERE n.status = 'new' RETURNING *), "
     "par AS (UPDATE messages p SET reply_count = p.reply_count + r.n "
     "  FROM (SELECT parent_id, count(*) AS n FROM ins WHERE parent_id IS NOT NULL GROUP BY parent_id) r "
