@@ -52,7 +52,8 @@ class Server:
     def __init__(self, binary: str, command: str, workdir: str, port: int, **env):
         self.base = {"api": port, "analytics": port + 2, "serve": port}[command]
         full = dict(os.environ, **BASE_ENV, SIGNALINK_DATA_DIR=workdir, API_PORT=str(port),
-                    WS_PORT=str(port + 1), ANALYTICS_PORT=str(port + 2), **{k: str(v) for k, v in env.items()})
+                    WS_PORT=str(port + 1), ANALYTICS_PORT=str(port + 2), NOTIFIER_PORT=str(port + 3),
+                    **{k: str(v) for k, v in env.items()})
         self.log = open(os.path.join(workdir, f"{command}.log"), "ab")
         self.proc = subprocess.Popen([binary, command], env=full, stdout=self.log, stderr=self.log)
         self.url = f"http://127.0.0.1:{self.base}"

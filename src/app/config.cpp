@@ -241,6 +241,39 @@ void add_options(CLI::App& cmd, config& c) {
   cmd.add_option("--analytics-token", c.analytics_token,
                  "Bearer token the analytics API requires (default: none, open)")
       ->envname("ANALYTICS_TOKEN");
+  cmd.add_option("--notifier-consumer-group", c.notifier_consumer_group, "Consumer group of the notifier role")
+      ->envname("NOTIFIER_CONSUMER_GROUP")
+      ->capture_default_str();
+  cmd.add_option("--notify-coalesce-ms", c.notify_coalesce_ms,
+                 "Notifications for one recipient and channel within this window fold into one; external "
+                 "deliveries wait this long")
+      ->envname("NOTIFY_COALESCE_MS")
+      ->capture_default_str();
+  cmd.add_option("--smtp-url", c.smtp_url, "SMTP server for notification emails (smtp://host:port, smtps://...)")
+      ->envname("SMTP_URL");
+  cmd.add_option("--smtp-from", c.smtp_from, "Sender of notification emails")
+      ->envname("SMTP_FROM")
+      ->capture_default_str();
+  cmd.add_option("--smtp-username", c.smtp_username, "SMTP login (AUTH only when set)")->envname("SMTP_USERNAME");
+  cmd.add_option("--smtp-password", c.smtp_password, "SMTP password")->envname("SMTP_PASSWORD");
+  cmd.add_option("--smtp-starttls", c.smtp_starttls, "Require STARTTLS on smtp://")->envname("SMTP_STARTTLS");
+  for (auto [flag, env, field, help] :
+       {std::tuple{"--delivery-timeout-ms", "DELIVERY_TIMEOUT_MS", &c.delivery_timeout_ms,
+                   "Deadline of one webhook call (an email gets twice as long)"},
+        std::tuple{"--delivery-max-attempts", "DELIVERY_MAX_ATTEMPTS", &c.delivery_max_attempts,
+                   "Attempts of a webhook call or email before it goes to signalink.notifications.dlq"},
+        std::tuple{"--delivery-backoff-ms", "DELIVERY_BACKOFF_MS", &c.delivery_backoff_ms,
+                   "First retry delay of a failed delivery (doubled per attempt, with jitter)"},
+        std::tuple{"--delivery-backoff-max-ms", "DELIVERY_BACKOFF_MAX_MS", &c.delivery_backoff_max_ms,
+                   "Retry delays double up to this"},
+        std::tuple{"--delivery-poll-ms", "DELIVERY_POLL_MS", &c.delivery_poll_ms,
+                   "How often the notifier looks for due deliveries"}})
+    cmd.add_option(flag, *field, help)->envname(env)->capture_default_str();
+  cmd.add_option("--delivery-concurrency", c.delivery_concurrency, "Deliveries sent at once by one notifier")
+      ->envname("DELIVERY_CONCURRENCY")
+      ->capture_default_str();
+  cmd.add_option("--public-url", c.public_url, "Address of the web client, linked from notification emails")
+      ->envname("PUBLIC_URL");
   cmd.add_option("--node-id", c.node_id, "This gateway node's id in Redis (default: random)")
       ->envname("NODE_ID")
       ->capture_default_str();
@@ -258,6 +291,11 @@ std::string validate(const config& c) {
   if (c.metrics_retention_days < 1) return "METRICS_RETENTION_DAYS must be positive";
   if (c.metrics_grace_ms < 0 || c.metrics_write_interval_ms < 10 || c.presence_sample_ms < 10)
     return "METRICS_GRACE_MS must be >= 0, METRICS_WRITE_INTERVAL_MS and PRESENCE_SAMPLE_MS >= 10";
+  if (c.notify_coalesce_ms < 0 || c.delivery_timeout_ms < 100 || c.delivery_max_attempts < 1 ||
+      c.delivery_backoff_ms < 1 || c.delivery_backoff_max_ms < c.delivery_backoff_ms || c.delivery_poll_ms < 10 ||
+      c.delivery_concurrency < 1)
+    return "NOTIFY_COALESCE_MS must be >= 0, DELIVERY_TIMEOUT_MS >= 100, DELIVERY_MAX_ATTEMPTS and "
+           "DELIVERY_CONCURRENCY >= 1, DELIVERY_BACKOFF_MS >= 1 and <= DELIVERY_BACKOFF_MAX_MS, DELIVERY_POLL_MS >= 10";
   return {};
 }
 

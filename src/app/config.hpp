@@ -81,6 +81,21 @@ struct config {
   int metrics_grace_ms = 2000;
   int metrics_write_interval_ms = 1000;
   std::string analytics_token;  // empty: the analytics API is open
+  // Notifier (docs/notifications.md).
+  std::string notifier_consumer_group = "notifications-consumers";
+  int notify_coalesce_ms = 10000;
+  std::string smtp_url;  // empty: no email
+  std::string smtp_from = "signalink@localhost";
+  std::string smtp_username;
+  std::string smtp_password;
+  bool smtp_starttls = false;
+  int delivery_timeout_ms = 5000;
+  int delivery_max_attempts = 5;
+  int delivery_backoff_ms = 1000;
+  int delivery_backoff_max_ms = 60000;
+  int delivery_poll_ms = 500;
+  unsigned delivery_concurrency = 4;
+  std::string public_url;  // the web client's address, linked from emails
   // Redis broker.
   int redis_heartbeat_ms = 3000;
   int redis_presence_ttl_ms = 10000;

@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
   auto* gateway = cli.add_subcommand("gateway", "Run the WebSocket gateway role (port 8001)");
   auto* analytics =
       cli.add_subcommand("analytics", "Run the analytics role: consumer, metrics API, dashboard (port 8002)");
+  auto* notifier = cli.add_subcommand(
+      "notifier", "Run the notification worker: in-app notifications, webhooks and email (port 8003)");
   auto* migrate_cmd = cli.add_subcommand("migrate", "Apply the database schema and exit");
   auto* events_cmd = cli.add_subcommand("events", "Tools for the event log");
   events_cmd->require_subcommand(1);
@@ -29,7 +31,7 @@ int main(int argc, char** argv) {
   tail_cmd->add_option("--group", tail_group, "Consumer group (positions are kept per group)")->capture_default_str();
   tail_cmd->add_option("--topic", tail_topics, "Topic to read (repeatable; default: all of Signalink's)");
   auto* version_cmd = cli.add_subcommand("version", "Print the version and exit");
-  for (auto* cmd : {serve, api, gateway, analytics, migrate_cmd, tail_cmd}) add_options(*cmd, cfg);
+  for (auto* cmd : {serve, api, gateway, analytics, notifier, migrate_cmd, tail_cmd}) add_options(*cmd, cfg);
 
   CLI11_PARSE(cli, argc, argv);
 
@@ -44,9 +46,9 @@ int main(int argc, char** argv) {
   }
   if (migrate_cmd->parsed()) return sl::app::migrate(cfg);
   if (tail_cmd->parsed()) return tail_events(cfg, tail_group, tail_topics);
-  // The notifier role joins `serve` when it is built.
   if (api->parsed()) return run(cfg, {role::api});
   if (gateway->parsed()) return run(cfg, {role::gateway});
   if (analytics->parsed()) return run(cfg, {role::analytics});
-  return run(cfg, {role::api, role::gateway, role::analytics});
+  if (notifier->parsed()) return run(cfg, {role::notifier});
+  return run(cfg, {role::api, role::gateway, role::analytics, role::notifier});
 }

@@ -30,6 +30,8 @@
 #include "events/presence_recorder.hpp"
 #include "events/topic_names.hpp"
 #include "net/io_pool.hpp"
+#include "notify/courier.hpp"
+#include "notify/notifier.hpp"
 #include "security/argon2_hasher.hpp"
 #include "security/jwt_codec.hpp"
 #include "security/secret_key.hpp"
@@ -37,6 +39,7 @@
 #include "storage/sqlite/sqlite_store.hpp"
 #include "transport/http/analytics_api.hpp"
 #include "transport/http/api.hpp"
+#include "transport/http/notifier_api.hpp"
 #include "transport/http/pipeline.hpp"
 #include "transport/http/server.hpp"
 #include "transport/ws/gateway.hpp"
@@ -143,6 +146,11 @@ struct process {
   http::router analytics_routes;
   std::unique_ptr<http::pipeline> analytics_pipeline;
   std::unique_ptr<http::server> analytics_server;
+  std::unique_ptr<notify::notifier> notifier;
+  std::unique_ptr<http::notifier_context> notifier_ctx;
+  http::router notifier_routes;
+  std::unique_ptr<http::pipeline> notifier_pipeline;
+  std::unique_ptr<http::server> notifier_server;
   asio::steady_timer revocation_timer;
   bool stopping = false;
 
@@ -158,6 +166,7 @@ struct process {
   http::server_settings server_settings(int port) const;
   void start_gateway();
   void start_analytics();
+  void start_notifier();
   task<void> poll_revocations();
   // Stops accepting at once; then closes sockets (1012), says goodbye to the
   // broker, and stops the I/O threads.
@@ -207,6 +216,7 @@ task<void> process::start(std::set<role> roles) {
   else
     broker->start({});  // publishes only
   if (roles.contains(role::analytics)) start_analytics();
+  if (roles.contains(role::notifier)) start_notifier();
   if (roles.contains(role::api) || roles.contains(role::gateway)) start_relay();  // the roles that write
   asio::co_spawn(io.context(), poll_revocations(), asio::detached);
 }
@@ -313,6 +323,46 @@ void process::start_analytics() {
                           {"log", std::string(elog->name())}});
 }
 
+void process::start_notifier() {
+  auto ns = notify::default_notifier_settings();
+  ns.consumer.group = cfg.notifier_consumer_group;
+  ns.consumer.max_attempts = cfg.consumer_max_attempts;
+  ns.consumer.backoff_min = std::chrono::milliseconds(cfg.consumer_backoff_ms);
+  ns.consumer.backoff_max = std::chrono::milliseconds(cfg.consumer_backoff_max_ms);
+  ns.coalesce = std::chrono::milliseconds(cfg.notify_coalesce_ms);
+  ns.email_enabled = !cfg.smtp_url.empty();
+  ns.max_attempts = cfg.delivery_max_attempts;
+  ns.backoff = std::chrono::milliseconds(cfg.delivery_backoff_ms);
+  ns.backoff_max = std::chrono::milliseconds(cfg.delivery_backoff_max_ms);
+  ns.poll_every = std::chrono::milliseconds(cfg.delivery_poll_ms);
+  ns.lease = std::chrono::milliseconds(cfg.delivery_timeout_ms) * 2 + std::chrono::seconds(30);
+  ns.concurrency = cfg.delivery_concurrency;
+  notify::courier_settings cs;
+  cs.timeout = std::chrono::milliseconds(cfg.delivery_timeout_ms);
+  cs.smtp =
+      delivery::smtp_settings{cfg.smtp_url, cfg.smtp_username, cfg.smtp_password, cfg.smtp_starttls, cs.timeout * 2};
+  cs.mail_from = cfg.smtp_from;
+  cs.app_name = cfg.app_name;
+  cs.public_url = cfg.public_url;
+  notifier = std::make_unique<notify::notifier>(io.context().get_executor(), *elog, *db, *broker, clk, ns,
+                                                notify::make_courier(std::move(cs)));
+  notifier->start();
+  notifier_ctx = std::make_unique<http::notifier_context>(
+      http::notifier_context{*db,
+                             http::notifier_info{cfg.app_name, std::string(version), cfg.environment,
+                                                 std::string(elog->name()), ns.email_enabled},
+                             [log = elog.get()] { return log->check(); }});
+  http::add_notifier_routes(notifier_routes, *notifier_ctx);
+  notifier_pipeline =
+      std::make_unique<http::pipeline>(notifier_routes, http::pipeline_settings{"notifier", cfg.cors_origin_list()});
+  notifier_server = std::make_unique<http::server>(io, server_settings(cfg.notifier_port), *notifier_pipeline);
+  notifier_server->start();
+  log::info("listening", {{"role", "notifier"},
+                          {"address", "http://" + cfg.host + ":" + std::to_string(notifier_server->port())},
+                          {"email", ns.email_enabled ? "smtp" : "disabled"},
+                          {"log", std::string(elog->name())}});
+}
+
 task<void> process::poll_revocations() {
   while (!stopping) {
     revocation_timer.expires_after(std::chrono::milliseconds(cfg.revocation_poll_ms));
@@ -333,6 +383,7 @@ void process::stop() {
   if (api_server) api_server->stop();
   if (gateway_server) gateway_server->stop();
   if (analytics_server) analytics_server->stop();
+  if (notifier_server) notifier_server->stop();
 }
 
 task<void> process::shutdown() {
@@ -341,6 +392,7 @@ task<void> process::shutdown() {
     if (gateway) co_await gateway->stop(std::chrono::milliseconds(1500));
     if (presence) co_await presence->stop();
     if (aggregator) co_await aggregator->stop();
+    if (notifier) co_await notifier->stop();
     if (relay) co_await relay->stop();
     if (elog) co_await elog->stop();
     if (broker) co_await broker->stop();

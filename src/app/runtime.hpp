@@ -12,7 +12,7 @@
 
 namespace sl::app {
 
-enum class role { api, gateway, analytics };
+enum class role { api, gateway, analytics, notifier };
 
 // Runs the given roles; returns the process exit code.
 int run(const config& c, const std::set<role>& roles);

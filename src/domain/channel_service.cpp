@@ -91,4 +91,32 @@ task<result<void>> channel_service::mark_read(const principal& p, channel_id id,
   co_return result<void>{};
 }
 
+task<result<channel>> channel_service::open_direct(const principal& p, user_id other, bool& created) {
+  created = false;
+  if (other == p.id) co_return fail(error_kind::bad_request, text::direct_to_self);
+  auto u = co_await db_.find_user(other);
+  if (!u || !u->is_active) co_return fail(error_kind::not_found, text::user_not_found);
+  // The name only has to be unique and unguessable: the pair finds the channel.
+  const auto id = channel_id::generate();
+  auto c = co_await db_.notifications().open_direct(
+      new_direct{id, "dm-" + id.str(), p.id, other, member_id::generate(), member_id::generate(), clock_.now()});
+  created = c.id == id;
+  if (c.viewer_role) co_return c;
+  // The caller left it once: opening it again brings them back.
+  auto joined =
+      co_await db_.add_member(new_member{member_id::generate(), c.id, p.id, role::member, p.id, clock_.now()});
+  if (!joined && joined.err().kind != error_kind::bad_request) co_return std::move(joined).err();
+  auto again = co_await db_.find_channel(c.id, p.id);
+  if (!again) co_return fail(error_kind::not_found, text::channel_not_found);
+  co_return std::move(*again);
+}
+
+task<result<void>> channel_service::set_muted(const principal& p, channel_id id, bool muted) {
+  auto c = co_await db_.find_channel(id, p.id);
+  if (!c) co_return fail(error_kind::not_found, text::channel_not_found);
+  if (!c->viewer_role || !co_await db_.notifications().set_muted(id, p.id, muted))
+    co_return fail(error_kind::forbidden, text::read_denied);
+  co_return result<void>{};
+}
+
 }  // namespace sl::domain

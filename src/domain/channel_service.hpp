@@ -34,6 +34,12 @@ class channel_service {
   task<result<void>> remove_member(const principal& p, channel_id id, user_id who);
   task<result<void>> mark_read(const principal& p, channel_id id, std::int64_t seq);
 
+  // The direct conversation of `p` and `other` (found, or created with
+  // `created` set). Errors: user_not_found (not_found), yourself (bad_request).
+  task<result<channel>> open_direct(const principal& p, user_id other, bool& created);
+  // Mutes (or unmutes) the channel for `p`. Errors: channel_not_found, read_denied (not a member).
+  task<result<void>> set_muted(const principal& p, channel_id id, bool muted);
+
  private:
   store& db_;
   const clock& clock_;

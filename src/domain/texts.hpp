@@ -32,5 +32,9 @@ inline constexpr const char* delete_message_denied =
     "You can only delete your own messages or you must be a channel admin";
 inline constexpr const char* rate_limited = "Rate limit exceeded";
 inline constexpr const char* read_denied = "You must be a member of the channel";
+inline constexpr const char* direct_to_self = "Cannot open a direct conversation with yourself";
+inline constexpr const char* notification_not_found = "Notification not found";
+inline constexpr const char* webhook_not_found = "Webhook not found";
+inline constexpr const char* webhook_limit = "Webhook limit reached";
 
 }  // namespace sl::domain::text

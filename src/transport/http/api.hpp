@@ -38,12 +38,14 @@ void add_system_routes(router& r, api_context& ctx);
 void add_user_routes(router& r, api_context& ctx);
 void add_channel_routes(router& r, api_context& ctx);
 void add_message_routes(router& r, api_context& ctx);
+void add_notification_routes(router& r, api_context& ctx);
 
 inline void add_api_routes(router& r, api_context& ctx) {
   add_system_routes(r, ctx);
   add_user_routes(r, ctx);
   add_channel_routes(r, ctx);
   add_message_routes(r, ctx);
+  add_notification_routes(r, ctx);
 }
 
 }  // namespace sl::http
