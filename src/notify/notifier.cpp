@@ -282,6 +282,11 @@ task<void> notifier::dead_letter(const dn::delivery& d, const std::string& error
   e.event_type = "notification.delivery_failed";
   e.payload = boost::json::serialize(o);
   e.created_at = now;
+  if (!dead_letters_ready_) {
+    // A notifier alone (no relay in its process) may be the first to write there.
+    co_await log_.ensure_topics({domain::events::notifications_topic});
+    dead_letters_ready_ = true;
+  }
   co_await log_.sink().append({std::move(e)});
 }
 

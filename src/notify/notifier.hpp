@@ -100,6 +100,7 @@ class notifier {
   events::consumer consumer_;
   events::background_loop deliveries_;
   std::size_t in_flight_ = 0;  // sends under way (on the strand)
+  bool dead_letters_ready_ = false;
   // Direct-ness and privacy never change; names may (a short TTL).
   struct cached_info {
     domain::notify::channel_info info;
