@@ -97,4 +97,16 @@ record user_registered(const user& u, timestamp at) {
   return finish(id, analytics_topic, u.id.str(), "user.registered", o, at);
 }
 
+record notification_created(const notify::notification& n, timestamp at) {
+  const auto id = event_id::generate();
+  auto o = envelope(id, "notification.created", at, n.recipient);
+  o["notification_id"] = n.id.str();
+  o["type"] = notify::to_string(n.type);
+  o["channel_id"] = n.channel.str();
+  o["message_id"] = n.message.str();
+  o["actor_id"] = n.actor ? boost::json::value(n.actor->str()) : boost::json::value(nullptr);
+  o["count"] = n.count;
+  return finish(id, notifications_topic, n.recipient.str(), "notification.created", o, at);
+}
+
 }  // namespace sl::domain::events

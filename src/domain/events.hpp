@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "domain/model.hpp"
+#include "domain/notifications.hpp"
 
 namespace sl::domain::events {
 
@@ -35,5 +36,7 @@ record channel_event(std::string_view type, const channel& c, user_id actor, tim
 record member_event(std::string_view type, channel_id c, user_id member, std::string_view role, user_id actor,
                     timestamp at);
 record user_registered(const user& u, timestamp at);
+// notification.created on signalink.notifications, keyed and `user_id` by the recipient.
+record notification_created(const notify::notification& n, timestamp at);
 
 }  // namespace sl::domain::events

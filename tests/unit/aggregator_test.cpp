@@ -14,6 +14,7 @@
 #include "events/outbox_relay.hpp"
 #include "events/presence_recorder.hpp"
 #include "log_events.hpp"
+#include "manual_clock.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
 
 using namespace sl;
@@ -22,16 +23,6 @@ namespace an = sl::domain::analytics;
 using namespace std::chrono_literals;
 
 namespace {
-
-class manual_clock final : public clock {
- public:
-  explicit manual_clock(timestamp t) : now_(t) {}
-  timestamp now() const override { return now_; }
-  void set(timestamp t) { now_ = t; }
-
- private:
-  timestamp now_;
-};
 
 // Window length of these tests, and a window start well in the past of the
 // real clock (the relay's lease uses real time; this one only moves the
@@ -120,7 +111,7 @@ class AggregatorTest : public testing::Test {
   asio::io_context ctx_;
   std::unique_ptr<domain::store> db_;
   system_clock real_clk_;
-  manual_clock clk_;
+  test::manual_clock clk_;
   events::db_log log_;
   std::unique_ptr<events::outbox_relay> relay_;
   std::vector<std::unique_ptr<analytics::aggregator>> aggregators_;

@@ -18,6 +18,7 @@
 #include "domain/message_service.hpp"
 #include "events/db_log.hpp"
 #include "log_events.hpp"
+#include "manual_clock.hpp"
 #include "notify/courier.hpp"
 #include "notify/notifier.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
@@ -28,16 +29,6 @@ namespace dn = sl::domain::notify;
 using namespace std::chrono_literals;
 
 namespace {
-
-class manual_clock final : public clock {
- public:
-  explicit manual_clock(timestamp t) : now_(t) {}
-  timestamp now() const override { return now_; }
-  void advance(std::chrono::microseconds d) { now_ += d; }
-
- private:
-  timestamp now_;
-};
 
 // Answers each send from a script (true = delivered); records every call.
 struct scripted_courier {
@@ -147,7 +138,7 @@ class NotifierTest : public testing::Test {
   asio::io_context ctx_;
   std::unique_ptr<domain::store> db_;
   system_clock real_clk_;
-  manual_clock clk_;
+  test::manual_clock clk_;
   events::db_log log_;
   broker::local_broker broker_;
   scripted_courier courier_;

@@ -19,7 +19,6 @@ using detail::read_all;
 using detail::row_cursor;
 using duration = std::chrono::steady_clock::duration;
 
-constexpr const char* notifications_topic = "signalink.notifications";
 // A stored error is cut to this many bytes (whole UTF-8 sequences).
 constexpr std::size_t max_error_bytes = 1000;
 
@@ -278,24 +277,16 @@ notify::webhook read_webhook(row_cursor& c) {
   return w;
 }
 
-// The notification.created event of a new notification (the envelope of
-// domain/events.hpp; user_id is the recipient).
+// The notification.created event of a new notification.
 domain::events::record created_event(const notify::new_notification& n, timestamp at) {
-  const auto id = event_id::generate();
-  constexpr std::string_view type = "notification.created";
-  boost::json::object o;
-  o["event_id"] = id.str();
-  o["event_type"] = type;
-  o["timestamp"] = format_iso(at);
-  o["user_id"] = n.recipient.str();
-  o["notification_id"] = n.id.str();
-  o["type"] = notify::to_string(n.type);
-  o["channel_id"] = n.channel.str();
-  o["message_id"] = n.message.str();
-  o["actor_id"] = n.actor ? boost::json::value(n.actor->str()) : boost::json::value(nullptr);
-  o["count"] = 1;
-  return domain::events::record{
-      id, notifications_topic, n.recipient.str(), std::string(type), boost::json::serialize(o), at};
+  notify::notification made;
+  made.id = n.id;
+  made.recipient = n.recipient;
+  made.type = n.type;
+  made.channel = n.channel;
+  made.message = n.message;
+  made.actor = n.actor;
+  return domain::events::notification_created(made, at);
 }
 
 pg_statement record_statement(event_id source, const notify::new_notification& n, timestamp window_start, timestamp now,

@@ -78,24 +78,6 @@ void insert_event(connection& c, const events::record& e) {
       .exec();
 }
 
-// The envelope of the other events (events.cpp) with the recipient as user_id.
-events::record notification_created(const notify::notification& n, timestamp at) {
-  const auto id = event_id::generate();
-  boost::json::object o;
-  o["event_id"] = id.str();
-  o["event_type"] = "notification.created";
-  o["timestamp"] = format_iso(at);
-  o["user_id"] = n.recipient.str();
-  o["notification_id"] = n.id.str();
-  o["type"] = notify::to_string(n.type);
-  o["channel_id"] = n.channel.str();
-  o["message_id"] = n.message.str();
-  o["actor_id"] = n.actor ? boost::json::value(n.actor->str()) : boost::json::value(nullptr);
-  o["count"] = n.count;
-  return events::record{
-      id, events::notifications_topic, n.recipient.str(), "notification.created", boost::json::serialize(o), at};
-}
-
 notify::notification notification_at(const statement& s, int c) {
   notify::notification n;
   n.id = id_at<notification_id>(s, c);
@@ -241,7 +223,7 @@ notify::recorded record_one(connection& c, const std::string& source, const noti
         .exec();
     insert_deliveries(c, n, due, now);
     out = notify::recorded{*notification_by_id(c, n.id.str()), notify::record_outcome::created};
-    insert_event(c, notification_created(out.n, at));
+    insert_event(c, events::notification_created(out.n, at));
   }
   c.prepare("INSERT INTO notification_receipts (event_id, user_id, notification_id, created_at) VALUES (?, ?, ?, ?)")
       .bind_all(source, recipient, out.n.id.str(), now)
