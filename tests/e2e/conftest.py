@@ -1768,3 +1768,335 @@ def record_payload(rec: dict) -> Any:
         return json.loads(rec["payload"])
     except (TypeError, ValueError):
         return rec["payload"]
+
+
+# =========================================================================== #
+# BEGIN notifications (test_notifications.py): the notifier's HTTP port, a
+# webhook receiver and a real SMTP server (Debian's aiosmtpd) in the test
+# process, both on loopback. Additions only: nothing above is changed.
+# =========================================================================== #
+
+import email  # noqa: E402
+import email.policy  # noqa: E402
+import http.server  # noqa: E402
+import threading  # noqa: E402
+
+# Server frame of the notifier (docs/protocol.md once it lists it): the item is
+# the REST notification shape.
+WS_FRAME_KEYS["notification.new"] = ["type", "timestamp", "notification"]
+
+NOTIFICATION_KEYS = ["id", "type", "channel_id", "message_id", "actor_id", "text", "count",
+                     "is_read", "created_at", "updated_at"]
+NOTIFICATION_TYPES = ("dm", "mention", "reply", "channel")
+PREFERENCE_KEYS = ["email_notifications", "push_notifications", "mention_notifications",
+                   "dm_notifications", "updated_at"]
+WEBHOOK_KEYS = ["id", "url", "created_at"]
+WEBHOOK_CREATED_KEYS = ["id", "url", "secret", "created_at"]
+WEBHOOK_BODY_KEYS = ["event", "delivery_id", "sent_at", "notification", "recipient", "actor",
+                     "channel"]
+DELIVERY_FAILED_KEYS = ["event_id", "event_type", "timestamp", "user_id", "delivery_id",
+                        "notification_id", "channel", "target", "attempts", "error"]
+TOPIC_NOTIFICATIONS_DLQ = TOPIC_NOTIFICATIONS + DLQ_SUFFIX
+
+
+def check_notification(obj: Any) -> None:
+    """A notification item of the REST API, the webhook body and the
+    notification.new frame."""
+    assert isinstance(obj, dict) and list(obj) == NOTIFICATION_KEYS, f"notification keys: {obj}"
+    assert is_uuid(obj["id"]) and is_uuid(obj["channel_id"]) and is_uuid(obj["message_id"]), obj
+    assert obj["actor_id"] is None or is_uuid(obj["actor_id"]), obj
+    assert obj["type"] in NOTIFICATION_TYPES, obj
+    assert isinstance(obj["text"], str), obj
+    assert isinstance(obj["count"], int) and not isinstance(obj["count"], bool) and obj["count"] >= 1, obj
+    assert isinstance(obj["is_read"], bool), obj
+    assert is_ts(obj["created_at"]) and is_ts(obj["updated_at"]), obj
+
+
+def metric_sum(text: str, name: str, **labels: str) -> float:
+    """The sum of the samples of series `name` (Prometheus text) whose labels
+    include `labels` (0 when there is none)."""
+    want = [f'{k}="{v}"' for k, v in labels.items()]
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith("#"):
+            continue
+        series, _, value = line.rpartition(" ")
+        if series == name or (series.startswith(name + "{") and all(w in series for w in want)):
+            total += float(value)
+    return total
+
+
+class NotifierServer(RoleServer):
+    """A RoleServer whose notifier port is known: `signalink notifier` alone,
+    or `serve` (every role, the notifier included)."""
+
+    @property
+    def notifier_port(self) -> int:
+        return int(self.env["NOTIFIER_PORT"])
+
+    @property
+    def notifier_url(self) -> str:
+        return f"http://127.0.0.1:{self.notifier_port}"
+
+    def ready_urls(self) -> list[str]:
+        # `/` once it listens (its /health may also wait for the event log).
+        if self.command == "notifier":
+            return [self.notifier_url + "/"]
+        if self.command == "serve":
+            return super().ready_urls() + [self.notifier_url + "/"]
+        return super().ready_urls()
+
+
+@pytest.fixture(scope="module")
+def module_db_env() -> dict[str, str]:
+    """fresh_db_env for a module-scoped server: {} on SQLite, a database of its
+    own on PostgreSQL (a notifier on a shared database would compete with every
+    other `serve` of the session for the same consumer group)."""
+    base = os.environ.get("SIGNALINK_TEST_DATABASE_URL", "")
+    if not is_postgres_url(base):
+        yield {}
+        return
+    name = f"sl_nt_{RUN_ID}_{os.getpid()}_{next(_db_counter)}"
+    _psql(base, f"CREATE DATABASE {name}")
+    parts = urllib.parse.urlsplit(base)
+    try:
+        yield {"DATABASE_URL": urllib.parse.urlunsplit(parts._replace(path="/" + name))}
+    finally:
+        try:
+            _psql(base, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        except AssertionError as exc:  # best effort
+            warnings.warn(f"could not drop {name}: {exc}")
+
+
+def start_notifier_server(tmp_path_factory, name: str, command: str = "serve",
+                          **env: Any) -> NotifierServer:
+    srv = NotifierServer(name, tmp_path_factory.mktemp(f"signalink-{name}"), command,
+                         {k: str(v) for k, v in env.items()})
+    srv.start()
+    return srv
+
+
+@pytest.fixture
+def start_notify_server(tmp_path_factory):
+    """Factory: start(name, command="serve", **env) -> WsEnv on a NotifierServer
+    (the API is on the same process for `serve`); stopped after the test."""
+    started: list[WsEnv] = []
+
+    def _start(name: str, command: str = "serve", **env: Any) -> WsEnv:
+        srv = start_notifier_server(tmp_path_factory, name, command, **env)
+        w = WsEnv(srv, Api(srv))
+        started.append(w)
+        return w
+
+    yield _start
+    for w in reversed(started):
+        w.api.close()
+        w.close()
+        w.server.stop()
+
+
+# -- webhook receiver -------------------------------------------------------------
+
+@dataclass
+class WebhookCall:
+    method: str
+    path: str
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+    received_at: float       # time.monotonic() when the request was read
+    answered_at: float | None = None
+    status: int | None = None  # what the receiver answered (None: hung up / not yet)
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    def signature_ok(self, secret: str) -> bool:
+        """X-Signalink-Signature is sha256=<lowercase hex HMAC-SHA256 of the
+        exact body bytes, keyed by the webhook's secret>."""
+        want = "sha256=" + hmac.new(secret.encode(), self.body, hashlib.sha256).hexdigest()
+        return hmac.compare_digest(self.headers.get("x-signalink-signature", ""), want)
+
+
+class WebhookReceiver:
+    """A ThreadingHTTPServer on 127.0.0.1 (ephemeral port) recording every
+    request. Each hook path answers per a plan of actions taken in order (an
+    int status, or ("hang", seconds) then 200), then `default` (200)."""
+
+    def __init__(self):
+        self.calls: list[WebhookCall] = []
+        self.plans: dict[str, list[Any]] = {}
+        self.defaults: dict[str, Any] = {}
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):  # quiet
+                pass
+
+            def _body(self) -> bytes:
+                if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+                    out = b""
+                    while True:
+                        size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                        if size == 0:
+                            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                                pass
+                            return out
+                        out += self.rfile.read(size)
+                        self.rfile.readline()
+                n = int(self.headers.get("Content-Length") or 0)
+                return self.rfile.read(n) if n else b""
+
+            def _handle(self):
+                call = WebhookCall(self.command, self.path,
+                                   {k.lower(): v for k, v in self.headers.items()},
+                                   self._body(), time.monotonic())
+                action = receiver._record(call)
+                status = 200
+                if isinstance(action, tuple) and action[0] == "hang":
+                    time.sleep(action[1])
+                elif isinstance(action, int):
+                    status = action
+                try:
+                    payload = b'{"ok":true}' if status < 300 else b'{"error":"planned failure"}'
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    call.status = status
+                except OSError:  # the sender gave up (timeout): nothing to answer
+                    pass
+                call.answered_at = time.monotonic()
+
+            do_POST = _handle
+            do_GET = _handle
+            do_PUT = _handle
+
+        class Server(http.server.ThreadingHTTPServer):
+            daemon_threads = True
+            block_on_close = False  # hung handlers must not hold up the end of the session
+
+        self.httpd = Server(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, name="webhooks", daemon=True)
+        self.thread.start()
+
+    def _record(self, call: WebhookCall) -> Any:
+        with self.lock:
+            self.calls.append(call)
+            plan = self.plans.get(call.path)
+            if plan:
+                return plan.pop(0)
+            return self.defaults.get(call.path, 200)
+
+    def hook(self, *plan: Any, default: Any = 200) -> str:
+        """A fresh hook URL answering `plan` then `default`."""
+        path = f"/hook/{unique('wh')}"
+        with self.lock:
+            self.plans[path] = list(plan)
+            self.defaults[path] = default
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def calls_to(self, url: str) -> list[WebhookCall]:
+        path = urllib.parse.urlsplit(url).path
+        with self.lock:
+            return [c for c in self.calls if c.path == path]
+
+    def wait_calls(self, url: str, n: int, timeout: float, answered: bool = False) -> list[WebhookCall]:
+        """At least n calls to `url` (recorded when read, before the answer;
+        answered=True also waits for the first n to have been answered)."""
+        def done() -> bool:
+            calls = self.calls_to(url)
+            return len(calls) >= n and (not answered or all(c.answered_at is not None for c in calls[:n]))
+        poll_until(done, timeout, 0.02,
+                   lambda: f"{n} webhook call(s) to {url} (got {len(self.calls_to(url))})")
+        return self.calls_to(url)
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture(scope="session")
+def webhook_receiver() -> WebhookReceiver:
+    r = WebhookReceiver()
+    yield r
+    r.close()
+
+
+# -- SMTP server ------------------------------------------------------------------
+
+@dataclass
+class ReceivedMail:
+    mail_from: str
+    rcpt_tos: list[str]
+    raw: bytes
+    message: Any  # email.message.EmailMessage (policy default: decoded headers)
+    received_at: float
+
+    def parts(self) -> dict[str, str]:
+        """content type -> decoded text of each text/* leaf part."""
+        out = {}
+        for part in self.message.walk():
+            if part.get_content_maintype() == "text":
+                out[part.get_content_type()] = part.get_content()
+        return out
+
+
+class SmtpSink:
+    """A real SMTP server (aiosmtpd's Controller, its own thread and loop) on a
+    free loopback port, keeping every message it accepts."""
+
+    def __init__(self):
+        try:
+            from aiosmtpd.controller import Controller
+        except ImportError:
+            pytest.fail("python3-aiosmtpd is not installed (apt-get install python3-aiosmtpd)",
+                        pytrace=False)
+        self.mails: list[ReceivedMail] = []
+        self.lock = threading.Lock()
+        sink = self
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):
+                raw = envelope.original_content or envelope.content
+                if isinstance(raw, str):
+                    raw = raw.encode()
+                msg = email.message_from_bytes(raw, policy=email.policy.default)
+                with sink.lock:
+                    sink.mails.append(ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos),
+                                                   raw, msg, time.monotonic()))
+                return "250 Message accepted for delivery"
+
+        self.port = free_port()
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def to(self, address: str) -> list[ReceivedMail]:
+        a = address.lower()
+        with self.lock:
+            return [m for m in self.mails if a in (r.lower() for r in m.rcpt_tos)]
+
+    def wait_for(self, address: str, n: int, timeout: float) -> list[ReceivedMail]:
+        poll_until(lambda: len(self.to(address)) >= n, timeout, 0.02,
+                   lambda: f"{n} mail(s) to {address} (got {len(self.to(address))})")
+        return self.to(address)
+
+    def close(self) -> None:
+        self.controller.stop()
+
+
+@pytest.fixture(scope="session")
+def smtp_sink() -> SmtpSink:
+    s = SmtpSink()
+    yield s
+    s.close()
+
+# =========================================================================== #
+# END notifications
+# =========================================================================== #
