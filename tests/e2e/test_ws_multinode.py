@@ -22,10 +22,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
-from conftest import (REPO_ROOT, RUN_ID, Api, RoleServer, WsEnv, arun, check_msg_frame,
-                      expect, free_port)
+from conftest import (REPO_ROOT, RUN_ID, Api, NotifierServer, RoleServer, WsEnv, arun, check_msg_frame,
+                      expect, free_port, metric_sum, poll_until)
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin/postgres")
 HEARTBEAT_MS = 300
@@ -500,3 +501,56 @@ def test_tickets_logout_and_stats_across_processes(cluster):
         assert reuse == {"B": 401, "A": 401}, f"a used ticket was accepted again: {reuse}"
 
     arun(body())
+
+
+# --------------------------------------------------------------------------- #
+# The notifier as a process of its own
+# --------------------------------------------------------------------------- #
+
+def test_a_separate_notifier_sees_viewers_and_sockets_of_every_node(cluster, pg_url, tmp_path_factory):
+    """`signalink notifier` in its own process learns over Redis who looks at a
+    channel on gateway B and who is connected on gateway A, and its
+    notification.new frames reach A's socket through Redis."""
+    notifier = NotifierServer("mn-notifier", tmp_path_factory.mktemp("signalink-mn-notifier"), "notifier",
+                              {"DATABASE_URL": pg_url, "REDIS_URL": cluster.redis.url,
+                               "NOTIFIER_CONSUMER_GROUP": f"notify-mn-{RUN_ID}",
+                               "NOTIFY_COALESCE_MS": "500",
+                               "REDIS_HEARTBEAT_MS": str(HEARTBEAT_MS),
+                               "REDIS_PRESENCE_TTL_MS": str(PRESENCE_TTL_MS)})
+    notifier.start()
+    try:
+        api = cluster.api
+        owner, bob, carol, dave = (api.new_user(p) for p in ("mnno", "mnnb", "mnnc", "mnnd"))
+        cid = api.create_channel(owner)["id"]
+        for u in (bob, carol, dave):
+            api.add_member(cid, owner, u)
+
+        def inbox(u):
+            return expect(api.get("/api/v1/notifications/", u), 200).json()
+
+        async def body():
+            looking = await cluster.b.open(bob, label="bob on B")
+            await looking.subscribe(cid)
+            elsewhere = await cluster.a.open(carol, label="carol on A")
+            msg = api.send(owner, cid, f"@{bob.username} @{carol.username} @{dave.username} look")
+            frame = await elsewhere.expect("notification.new", timeout=10)
+            note = frame["notification"]
+            assert (note["type"], note["message_id"], note["actor_id"]) == ("mention", msg["id"], owner.id), frame
+            # Dave has no socket anywhere: notified too (in-app, plus what is owed externally).
+            poll_until(lambda: len(inbox(dave)["items"]) == 1, 10, what="dave's notification")
+            # Bob was looking on B: nothing, even after the notifier has handled the event.
+            poll_until(lambda: metric_created(notifier) >= 2, 10, what="the notifier's counters")
+            assert inbox(bob)["items"] == [], inbox(bob)
+            assert [n["id"] for n in inbox(carol)["items"]] == [note["id"]]
+            await looking.close()
+            await elsewhere.close()
+
+        arun(body())
+    finally:
+        notifier.stop()
+
+
+
+def metric_created(srv: NotifierServer) -> float:
+    text = httpx.get(srv.notifier_url + "/metrics", timeout=5).text
+    return metric_sum(text, "signalink_notifications_total", outcome="created")
