@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <memory>
 #include <stdexcept>
+#include <thread>
 
 #include "base/random.hpp"
 #include "storage/postgres/pg_store.hpp"
@@ -138,10 +139,19 @@ scratch_pg_database::scratch_pg_database() {
 }
 
 scratch_pg_database::~scratch_pg_database() {
-  try {
-    pg_rows(admin_url_, "DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "dropping " << name_ << ": " << e.what();
+  // An autovacuum worker on the fresh database belongs to no role we may
+  // signal, so FORCE refuses to end it; it is gone a moment later.
+  for (int attempt = 1;; ++attempt) {
+    try {
+      pg_rows(admin_url_, "DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
+      return;
+    } catch (const std::exception& e) {
+      if (attempt == 20) {
+        ADD_FAILURE() << "dropping " << name_ << ": " << e.what();
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
   }
 }
 

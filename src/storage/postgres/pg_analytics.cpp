@@ -7,6 +7,7 @@
 #include <variant>
 
 #include "storage/postgres/detail/array_literal.hpp"
+#include "storage/postgres/detail/exec.hpp"
 #include "storage/postgres/detail/rows.hpp"
 #include "storage/postgres/detail/sql.hpp"
 #include "storage/postgres/pg_pool.hpp"
@@ -18,6 +19,8 @@ namespace analytics = domain::analytics;
 using detail::array_literal;
 using detail::read_all;
 using detail::row_cursor;
+using detail::run_one;
+using detail::run_transaction;
 using duration = std::chrono::steady_clock::duration;
 
 // $1 window seconds; message facts $2 event ids, $3 times, $4 window starts,
@@ -233,28 +236,6 @@ double read_double(row_cursor& c) {
   return v;
 }
 
-// One statement on a pooled connection (its own implicit transaction).
-task<pg_result> run_one(pg_pool& pool, duration timeout, pg_statement s, const char* what) {
-  auto conn = co_await pool.checkout(timeout);
-  auto r = co_await conn->exec(s, timeout);
-  r.expect_ok(what);
-  co_return r;
-}
-
-// BEGIN, the statements and COMMIT in one round trip; throws unless every one succeeded.
-task<std::vector<pg_result>> run_transaction(pg_pool& pool, duration timeout, std::vector<pg_statement> statements,
-                                             const char* what) {
-  std::vector<pg_statement> batch;
-  batch.reserve(statements.size() + 2);
-  batch.emplace_back(sql::begin);
-  for (auto& s : statements) batch.push_back(std::move(s));
-  batch.emplace_back(sql::commit);
-  auto conn = co_await pool.checkout(timeout);
-  auto results = co_await conn->exec(batch, timeout);
-  for (const auto& r : results) r.expect_ok(what);
-  co_return results;
-}
-
 pg_statement window_statement(const char* sql, const char* name, const analytics::window& w) {
   pg_statement s(sql, name);
   s.time(w.start).integer(w.seconds);
@@ -331,7 +312,7 @@ task<std::int64_t> pg_analytics::record_facts(std::vector<analytics::fact> facts
   if (statements.empty()) co_return 0;
   auto results = co_await run_transaction(*pool_, timeout_, std::move(statements), "postgres: record_facts");
   if (facts.empty()) co_return 0;
-  row_cursor c(results[1], 0);  // after BEGIN
+  row_cursor c(results[0], 0);
   co_return c.integer();
 }
 

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "storage/postgres/detail/array_literal.hpp"
+#include "storage/postgres/detail/exec.hpp"
 #include "storage/postgres/detail/rows.hpp"
 #include "storage/postgres/detail/sql.hpp"
 #include "storage/postgres/pg_pool.hpp"
@@ -17,6 +18,8 @@ namespace notify = domain::notify;
 using detail::array_literal;
 using detail::read_all;
 using detail::row_cursor;
+using detail::run_one;
+using detail::run_transaction;
 using duration = std::chrono::steady_clock::duration;
 
 // A stored error is cut to this many bytes (whole UTF-8 sequences).
@@ -210,33 +213,6 @@ constexpr const char* pending_deliveries_sql = "SELECT count(*) FROM notificatio
 
 std::int64_t non_negative(std::int64_t v) { return std::max<std::int64_t>(0, v); }
 
-// One statement on a pooled connection (its own implicit transaction).
-task<pg_result> run_one(pg_pool& pool, duration timeout, pg_statement s, const char* what) {
-  auto conn = co_await pool.checkout(timeout);
-  auto r = co_await conn->exec(s, timeout);
-  r.expect_ok(what);
-  co_return r;
-}
-
-// The statements in one round trip (within BEGIN/COMMIT when `transaction`);
-// throws unless every one succeeded. Results exclude BEGIN and COMMIT.
-task<std::vector<pg_result>> run_many(pg_pool& pool, duration timeout, std::vector<pg_statement> statements,
-                                      bool transaction, const char* what) {
-  std::vector<pg_statement> batch;
-  batch.reserve(statements.size() + 2);
-  if (transaction) batch.emplace_back(sql::begin);
-  for (auto& s : statements) batch.push_back(std::move(s));
-  if (transaction) batch.emplace_back(sql::commit);
-  auto conn = co_await pool.checkout(timeout);
-  auto results = co_await conn->exec(batch, timeout);
-  for (const auto& r : results) r.expect_ok(what);
-  if (transaction) {
-    results.pop_back();
-    results.erase(results.begin());
-  }
-  co_return results;
-}
-
 notify::preferences read_preferences(row_cursor& c) {
   notify::preferences p;
   p.email = c.boolean();
@@ -399,7 +375,7 @@ task<domain::channel> pg_notifications::open_direct(domain::new_direct d) {
   statements.push_back(std::move(create));
   // A separate statement sees the row a concurrent open committed meanwhile.
   statements.push_back(std::move(pg_statement(find_direct_sql, "notify_find_direct").id(low).id(high).id(d.a)));
-  auto results = co_await run_many(*pool_, timeout_, std::move(statements), true, "postgres: open_direct");
+  auto results = co_await run_transaction(*pool_, timeout_, std::move(statements), "postgres: open_direct");
   if (results[1].rows() == 0) throw pg_error("postgres: open_direct: the conversation vanished");
   row_cursor c(results[1], 0);
   co_return detail::read_channel(c);
@@ -493,7 +469,7 @@ task<std::vector<notify::recorded>> pg_notifications::record_notifications(event
   statements.reserve(ns.size() + 1);
   statements.push_back(std::move(pg_statement(lock_recipients_sql, "notify_lock_recipients").text(recipients.str())));
   for (const auto& n : ns) statements.push_back(record_statement(source, n, window_start, now, due));
-  auto results = co_await run_many(*pool_, timeout_, std::move(statements), true, "postgres: record_notifications");
+  auto results = co_await run_transaction(*pool_, timeout_, std::move(statements), "postgres: record_notifications");
 
   std::vector<notify::recorded> out;
   out.reserve(ns.size());
@@ -521,7 +497,7 @@ task<notify::notification_page> pg_notifications::list_notifications(user_id u, 
                                      .integer(non_negative(skip))));
   statements.push_back(std::move(pg_statement(unread_count_sql, "notify_unread_count").id(u)));
   // One transaction: the count matches the page.
-  auto results = co_await run_many(*pool_, timeout_, std::move(statements), true, "postgres: list_notifications");
+  auto results = co_await run_transaction(*pool_, timeout_, std::move(statements), "postgres: list_notifications");
   notify::notification_page page;
   page.items = read_all<notify::notification>(results[0], read_notification);
   row_cursor c(results[1], 0);
