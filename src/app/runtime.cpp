@@ -5,6 +5,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -113,6 +114,12 @@ class committed_writes final : public domain::realtime_sink {
   domain::realtime_sink& live_;
   events::outbox_relay* relay_ = nullptr;
 };
+
+// Stops one part of a process, if it runs.
+template <typename Part>
+task<void> stop_part(Part* p) {
+  if (p) co_await p->stop();
+}
 
 // Everything one process serves, alive from start() to the end of run().
 struct process {
@@ -390,10 +397,11 @@ task<void> process::shutdown() {
   stop();
   try {
     if (gateway) co_await gateway->stop(std::chrono::milliseconds(1500));
-    if (presence) co_await presence->stop();
-    if (aggregator) co_await aggregator->stop();
-    if (notifier) co_await notifier->stop();
-    if (relay) co_await relay->stop();
+    // At once: each consumer waits out its poll before it stops, so one after
+    // another would add those waits up.
+    using namespace asio::experimental::awaitable_operators;
+    co_await (stop_part(presence.get()) && stop_part(aggregator.get()) && stop_part(notifier.get()) &&
+              stop_part(relay.get()));
     if (elog) co_await elog->stop();
     if (broker) co_await broker->stop();
   } catch (const std::exception& e) {
