@@ -19,13 +19,14 @@ import secrets
 import shutil
 import subprocess
 import time
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
-from conftest import (REPO_ROOT, RUN_ID, Api, NotifierServer, RoleServer, WsEnv, arun, check_msg_frame,
+from conftest import (REPO_ROOT, RUN_ID, Api, NotifierServer, RoleServer, WsEnv, _psql, arun, check_msg_frame,
                       expect, free_port, metric_sum, poll_until)
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin/postgres")
@@ -507,19 +508,42 @@ def test_tickets_logout_and_stats_across_processes(cluster):
 # The notifier as a process of its own
 # --------------------------------------------------------------------------- #
 
-def test_a_separate_notifier_sees_viewers_and_sockets_of_every_node(cluster, pg_url, tmp_path_factory):
+@pytest.fixture
+def own_pg_database(pg_url):
+    """A database of its own on pg_url's server: a new consumer group reads the
+    whole log, and the shared database has the history of the whole run."""
+    name = f"sl_mn_{RUN_ID}_{secrets.token_hex(3)}"
+    _psql(pg_url, f"CREATE DATABASE {name}")
+    parts = urllib.parse.urlsplit(pg_url)
+    try:
+        yield urllib.parse.urlunsplit(parts._replace(path="/" + name))
+    finally:
+        _psql(pg_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def test_a_separate_notifier_sees_viewers_and_sockets_of_every_node(own_pg_database, start_role,
+                                                                   tmp_path_factory):
     """`signalink notifier` in its own process learns over Redis who looks at a
     channel on gateway B and who is connected on gateway A, and its
     notification.new frames reach A's socket through Redis."""
-    notifier = NotifierServer("mn-notifier", tmp_path_factory.mktemp("signalink-mn-notifier"), "notifier",
-                              {"DATABASE_URL": pg_url, "REDIS_URL": cluster.redis.url,
-                               "NOTIFIER_CONSUMER_GROUP": f"notify-mn-{RUN_ID}",
-                               "NOTIFY_COALESCE_MS": "500",
-                               "REDIS_HEARTBEAT_MS": str(HEARTBEAT_MS),
-                               "REDIS_PRESENCE_TTL_MS": str(PRESENCE_TTL_MS)})
-    notifier.start()
+    redis = Redis().start()
+    common = {"DATABASE_URL": own_pg_database, "REDIS_URL": redis.url, "SECRET_KEY": secrets.token_hex(32),
+              "REDIS_HEARTBEAT_MS": str(HEARTBEAT_MS), "REDIS_PRESENCE_TTL_MS": str(PRESENCE_TTL_MS)}
+    notifier = None
+    servers: list[RoleServer] = []
+    envs: list[WsEnv] = []
+    api = None
     try:
-        api = cluster.api
+        api_srv = start_role("mnn-api", "api", **common)
+        gw_a = start_role("mnn-gw-a", "gateway", **common)
+        gw_b = start_role("mnn-gw-b", "gateway", **common)
+        servers = [api_srv, gw_a, gw_b]
+        notifier = NotifierServer("mnn-notifier", tmp_path_factory.mktemp("signalink-mnn-notifier"), "notifier",
+                                  {**common, "NOTIFY_COALESCE_MS": "500"})
+        notifier.start()
+        api = Api(api_srv)
+        a, b = WsEnv(gw_a, api), WsEnv(gw_b, api)
+        envs = [a, b]
         owner, bob, carol, dave = (api.new_user(p) for p in ("mnno", "mnnb", "mnnc", "mnnd"))
         cid = api.create_channel(owner)["id"]
         for u in (bob, carol, dave):
@@ -529,14 +553,14 @@ def test_a_separate_notifier_sees_viewers_and_sockets_of_every_node(cluster, pg_
             return expect(api.get("/api/v1/notifications/", u), 200).json()
 
         async def body():
-            looking = await cluster.b.open(bob, label="bob on B")
+            looking = await b.open(bob, label="bob on B")
             await looking.subscribe(cid)
-            elsewhere = await cluster.a.open(carol, label="carol on A")
+            elsewhere = await a.open(carol, label="carol on A")
             msg = api.send(owner, cid, f"@{bob.username} @{carol.username} @{dave.username} look")
             frame = await elsewhere.expect("notification.new", timeout=10)
             note = frame["notification"]
             assert (note["type"], note["message_id"], note["actor_id"]) == ("mention", msg["id"], owner.id), frame
-            # Dave has no socket anywhere: notified too (in-app, plus what is owed externally).
+            # Dave has no socket anywhere: notified too.
             poll_until(lambda: len(inbox(dave)["items"]) == 1, 10, what="dave's notification")
             # Bob was looking on B: nothing, even after the notifier has handled the event.
             poll_until(lambda: metric_created(notifier) >= 2, 10, what="the notifier's counters")
@@ -547,8 +571,15 @@ def test_a_separate_notifier_sees_viewers_and_sockets_of_every_node(cluster, pg_
 
         arun(body())
     finally:
-        notifier.stop()
-
+        for env in envs:
+            env.close()
+        if api is not None:
+            api.close()
+        if notifier is not None:
+            notifier.stop()
+        for srv in reversed(servers):
+            srv.stop()  # before Redis goes (the fixture's stop later is a no-op)
+        redis.stop()
 
 
 def metric_created(srv: NotifierServer) -> float:
