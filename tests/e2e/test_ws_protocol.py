@@ -464,16 +464,18 @@ def test_idle_socket_without_pongs_is_closed(start_ws_server):
 
 
 def test_ticket_expires(start_ws_server):
-    env = start_ws_server("wsticket", WS_TICKET_TTL_SECONDS="1")
+    # Tickets expire on whole seconds (the JWT `exp`): a 1 s ticket issued just
+    # before a second ends lives only a moment, so 2 s, used at once, is in time.
+    env = start_ws_server("wsticket", WS_TICKET_TTL_SECONDS="2")
     u = env.api.new_user("tkx")
     body_ = expect(env.api.post("/api/v1/users/ws-ticket", u), 201).json()
-    assert body_["expires_in"] == 1, body_
+    assert body_["expires_in"] == 2, body_
     fresh = expect(env.api.post("/api/v1/users/ws-ticket", u), 201).json()["ticket"]
 
     async def body():
         c = await env.open(ticket=fresh)  # in time: accepted
         await c.ping()
-        await asyncio.sleep(2.2)
+        await asyncio.sleep(3.2)
         assert await env.refused_status(env.url(ticket=body_["ticket"])) == 401
 
     arun(body())
