@@ -226,18 +226,8 @@ task<response> root(analytics_context& ctx) {
 }
 
 task<response> health(analytics_context& ctx) {
-  bool db_ok = false;
-  bool log_ok = false;
-  try {
-    db_ok = co_await ctx.db.ping();
-  } catch (const std::exception&) {
-    db_ok = false;
-  }
-  try {
-    log_ok = !ctx.event_log_ok || co_await ctx.event_log_ok();
-  } catch (const std::exception&) {
-    log_ok = false;
-  }
+  const bool db_ok = co_await probe(ctx.db.ping());
+  const bool log_ok = !ctx.event_log_ok || co_await probe(ctx.event_log_ok());
   const bool ok = db_ok && log_ok;
   co_return json(ok ? 200 : 503, object{{"status", ok ? "healthy" : "degraded"},
                                         {"service", "analytics"},

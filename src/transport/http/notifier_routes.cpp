@@ -17,18 +17,8 @@ task<response> root(notifier_context& ctx) {
 }
 
 task<response> health(notifier_context& ctx) {
-  bool db_ok = false;
-  bool log_ok = false;
-  try {
-    db_ok = co_await ctx.db.ping();
-  } catch (const std::exception&) {
-    db_ok = false;
-  }
-  try {
-    log_ok = !ctx.event_log_ok || co_await ctx.event_log_ok();
-  } catch (const std::exception&) {
-    log_ok = false;
-  }
+  const bool db_ok = co_await probe(ctx.db.ping());
+  const bool log_ok = !ctx.event_log_ok || co_await probe(ctx.event_log_ok());
   std::int64_t pending = -1;
   try {
     if (db_ok) pending = co_await ctx.db.notifications().pending_deliveries();

@@ -85,4 +85,12 @@ response prometheus_metrics() {
   return r;
 }
 
+task<bool> probe(task<bool> check) {
+  try {
+    co_return co_await std::move(check);
+  } catch (const std::exception&) {
+    co_return false;
+  }
+}
+
 }  // namespace sl::http

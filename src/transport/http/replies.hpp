@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "base/task.hpp"
 #include "transport/http/message.hpp"
 
 namespace sl::http {
@@ -17,6 +18,9 @@ response validation_failed(const std::vector<field_error>& errors);
 // error_kind -> status; invalid -> 422 list; unauthorized adds WWW-Authenticate.
 response from_error(const error& e);
 int status_of(error_kind k);
+// For /health: what `check` answers, or false when it throws (the
+// dependency is down).
+task<bool> probe(task<bool> check);
 // This process's Prometheus series in the text format.
 response prometheus_metrics();
 

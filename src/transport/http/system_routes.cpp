@@ -19,12 +19,7 @@ task<response> root(api_context& ctx) {
 }
 
 task<response> health(api_context& ctx) {
-  bool db_ok = false;
-  try {
-    db_ok = co_await ctx.db.ping();
-  } catch (const std::exception&) {
-    db_ok = false;
-  }
+  const bool db_ok = co_await probe(ctx.db.ping());
   boost::json::object o{{"status", db_ok ? "healthy" : "degraded"},
                         {"environment", ctx.info.environment},
                         {"version", ctx.info.version},

@@ -19,12 +19,7 @@ task<http::response> root(gateway& g) {
 }
 
 task<http::response> health(gateway& g) {
-  bool ok = false;
-  try {
-    ok = co_await g.broker().check();
-  } catch (const std::exception&) {
-    ok = false;
-  }
+  const bool ok = co_await http::probe(g.broker().check());
   const auto st = g.stats();
   co_return http::json(ok ? 200 : 503, boost::json::object{{"status", ok ? "healthy" : "degraded"},
                                                            {"environment", g.settings().environment},
