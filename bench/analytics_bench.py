@@ -19,26 +19,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
+
+from http_probe import get, wait_up
 
 BASE_ENV = {"PASSWORD_HASH_COST": "fast", "RATE_LIMIT_ENABLED": "false", "LOG_LEVEL": "warning",
             "HOST": "127.0.0.1"}
 
 
-def get(url: str, timeout: float = 5.0) -> bytes:
-    with urllib.request.urlopen(url, timeout=timeout) as r:
-        return r.read()
-
-
-def wait_up(url: str, timeout: float = 30.0) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            get(url, 1.0)
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"analytics_bench: {url} never answered")
 
 
 def counter(base: str, name: str, label: str) -> float:
@@ -57,7 +44,7 @@ class Server:
         self.log = open(os.path.join(workdir, f"{command}.log"), "ab")
         self.proc = subprocess.Popen([binary, command], env=full, stdout=self.log, stderr=self.log)
         self.url = f"http://127.0.0.1:{self.base}"
-        wait_up(self.url + ("/health" if command != "analytics" else "/"))
+        wait_up(self.url + ("/health" if command != "analytics" else "/"), "analytics_bench")
 
     def stop(self) -> None:
         self.proc.terminate()

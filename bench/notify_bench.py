@@ -33,8 +33,9 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+
+from http_probe import get, wait_up
 
 BASE_ENV = {"PASSWORD_HASH_COST": "fast", "RATE_LIMIT_ENABLED": "false", "LOG_LEVEL": "warning",
             "HOST": "127.0.0.1"}
@@ -45,20 +46,6 @@ PASSWORD = "bench-password-1"
 FILLER = "x" * 70
 
 
-def get(url: str, timeout: float = 5.0) -> bytes:
-    with urllib.request.urlopen(url, timeout=timeout) as r:
-        return r.read()
-
-
-def wait_up(url: str, timeout: float = 30.0) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            get(url, 1.0)
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"notify_bench: {url} never answered")
 
 
 def port_free(port: int) -> bool:
@@ -111,8 +98,8 @@ class Server:
         self.api_port = port
         self.notifier = f"http://127.0.0.1:{ports[3]}"
         try:
-            wait_up(f"http://127.0.0.1:{port}/health")
-            wait_up(self.notifier + "/health")
+            wait_up(f"http://127.0.0.1:{port}/health", "notify_bench")
+            wait_up(self.notifier + "/health", "notify_bench")
         except BaseException:
             self.stop()
             raise
