@@ -274,6 +274,9 @@ void add_options(CLI::App& cmd, config& c) {
       ->capture_default_str();
   cmd.add_option("--public-url", c.public_url, "Address of the web client, linked from notification emails")
       ->envname("PUBLIC_URL");
+  cmd.add_option("--gateway-public-url", c.gateway_public_url,
+                 "WebSocket URL the web client opens (ws[s]://host[:port]/ws), when not its own host on WS_PORT")
+      ->envname("GATEWAY_PUBLIC_URL");
   cmd.add_option("--node-id", c.node_id, "This gateway node's id in Redis (default: random)")
       ->envname("NODE_ID")
       ->capture_default_str();
@@ -296,6 +299,9 @@ std::string validate(const config& c) {
       c.delivery_concurrency < 1)
     return "NOTIFY_COALESCE_MS must be >= 0, DELIVERY_TIMEOUT_MS >= 100, DELIVERY_MAX_ATTEMPTS and "
            "DELIVERY_CONCURRENCY >= 1, DELIVERY_BACKOFF_MS >= 1 and <= DELIVERY_BACKOFF_MAX_MS, DELIVERY_POLL_MS >= 10";
+  if (!c.gateway_public_url.empty() && !c.gateway_public_url.starts_with("ws://") &&
+      !c.gateway_public_url.starts_with("wss://"))
+    return "GATEWAY_PUBLIC_URL must start with ws:// or wss://";
   return {};
 }
 

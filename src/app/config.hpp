@@ -95,7 +95,8 @@ struct config {
   int delivery_backoff_max_ms = 60000;
   int delivery_poll_ms = 500;
   unsigned delivery_concurrency = 4;
-  std::string public_url;  // the web client's address, linked from emails
+  std::string public_url;          // the web client's address, linked from emails
+  std::string gateway_public_url;  // the WebSocket URL the web client opens, when not ws://<its host>:<ws_port>/ws
   // Redis broker.
   int redis_heartbeat_ms = 3000;
   int redis_presence_ttl_ms = 10000;

@@ -206,10 +206,11 @@ task<void> process::start(std::set<role> roles) {
 
   if (roles.contains(role::api)) {
     const auto url = cfg.resolved_database_url();
-    api_ctx = std::make_unique<http::api_context>(http::api_context{
-        *db, *auth, *channels, *messages,
-        http::api_info{cfg.app_name, std::string(version), cfg.environment,
-                       backend_of(url) == backend::postgres ? "postgresql" : "sqlite", locate_share_dir()}});
+    api_ctx = std::make_unique<http::api_context>(
+        http::api_context{*db, *auth, *channels, *messages,
+                          http::api_info{cfg.app_name, std::string(version), cfg.environment,
+                                         backend_of(url) == backend::postgres ? "postgresql" : "sqlite",
+                                         locate_share_dir(), cfg.ws_port, cfg.gateway_public_url}});
     http::add_api_routes(api_routes, *api_ctx);
     api_pipeline = std::make_unique<http::pipeline>(api_routes, http::pipeline_settings{"api", cfg.cors_origin_list()});
     api_server = std::make_unique<http::server>(io, server_settings(cfg.api_port), *api_pipeline);

@@ -18,7 +18,9 @@ struct api_info {
   std::string version;
   std::string environment = "development";
   std::string database_backend;  // "sqlite" | "postgresql"
-  std::string share_dir;         // where openapi.json and the docs UI live
+  std::string share_dir;         // where openapi.json, the docs UI and the web app live
+  int gateway_port = 8001;       // where the web app opens its WebSocket, on the page's own host
+  std::string gateway_url;       // ... unless this is set (ws[s]://host[:port]/ws behind a proxy)
 };
 
 struct api_context {
@@ -39,6 +41,9 @@ void add_user_routes(router& r, api_context& ctx);
 void add_channel_routes(router& r, api_context& ctx);
 void add_message_routes(router& r, api_context& ctx);
 void add_notification_routes(router& r, api_context& ctx);
+// The web client under /app/ (share_dir/app, built by web/app): hashed assets
+// cached for a year, the page itself revalidated, all under a strict CSP.
+void add_app_routes(router& r, api_context& ctx);
 
 inline void add_api_routes(router& r, api_context& ctx) {
   add_system_routes(r, ctx);
@@ -46,6 +51,7 @@ inline void add_api_routes(router& r, api_context& ctx) {
   add_channel_routes(r, ctx);
   add_message_routes(r, ctx);
   add_notification_routes(r, ctx);
+  add_app_routes(r, ctx);
 }
 
 }  // namespace sl::http

@@ -22,6 +22,8 @@ struct request {
   std::string content_type;
   std::string origin;
   std::string user_agent;
+  std::string if_none_match;    // for conditional GETs of static files
+  std::string accept_encoding;  // "gzip" in it lets static files go compressed
   std::string request_id;
   std::string client_address;
 

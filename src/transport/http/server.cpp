@@ -42,6 +42,8 @@ bool translate(const bhttp::request<bhttp::string_body>& in, request& out) {
   out.content_type = header(bhttp::field::content_type);
   out.origin = header(bhttp::field::origin);
   out.user_agent = header(bhttp::field::user_agent);
+  out.if_none_match = header(bhttp::field::if_none_match);
+  out.accept_encoding = header(bhttp::field::accept_encoding);
   out.request_id = std::string(in["X-Request-ID"]);
   return true;
 }
