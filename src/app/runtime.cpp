@@ -98,6 +98,7 @@ class committed_writes final : public domain::realtime_sink {
     live_.message_changed(kind, m, author_name, actor);
     wake();
   }
+  void membership_started(const channel_id& c, const user_id& who) override { live_.membership_started(c, who); }
   void membership_ended(const channel_id& c, const user_id& who) override {
     live_.membership_ended(c, who);
     wake();

@@ -32,14 +32,15 @@
 namespace sl::domain {
 
 enum class broker_event_kind : std::uint8_t {
-  message_created,   // channel, seq, actor = author
-  message_updated,   // channel, seq, actor = editor
-  message_deleted,   // channel, seq, actor = deleter
-  typing,            // channel, actor = typist (their own sockets are skipped)
-  membership_ended,  // channel, actor = the user whose membership ended
-  channel_deleted,   // channel, actor = who deleted it
-  presence,          // no channel; actor = the user; status says which way
-  notification,      // no channel; actor = the recipient; frame = notification.new (to their sockets)
+  message_created,     // channel, seq, actor = author
+  message_updated,     // channel, seq, actor = editor
+  message_deleted,     // channel, seq, actor = deleter
+  typing,              // channel, actor = typist (their own sockets are skipped)
+  membership_ended,    // channel, actor = the user whose membership ended
+  channel_deleted,     // channel, actor = who deleted it
+  presence,            // no channel; actor = the user; status says which way
+  notification,        // no channel; actor = the recipient; frame = notification.new (to their sockets)
+  membership_started,  // channel, actor = the new member (presence watchers learn whether they are online)
 };
 
 enum class presence_status : std::uint8_t { online, offline };

@@ -49,7 +49,9 @@ task<result<member>> channel_service::add_member(const principal& p, channel_id 
   if (!permissions::can_add_members(c->viewer_role)) co_return fail(error_kind::forbidden, text::add_member_denied);
   if (!permissions::can_grant(c->viewer_role, r)) co_return fail(error_kind::forbidden, text::grant_admin_denied);
   if (!co_await db_.find_user(who)) co_return fail(error_kind::not_found, text::user_not_found);
-  co_return co_await db_.add_member(new_member{member_id::generate(), id, who, r, p.id, clock_.now()});
+  auto added = co_await db_.add_member(new_member{member_id::generate(), id, who, r, p.id, clock_.now()});
+  if (added) live_.membership_started(id, who);
+  co_return added;
 }
 
 task<result<member>> channel_service::join(const principal& p, channel_id id) {
@@ -57,7 +59,9 @@ task<result<member>> channel_service::join(const principal& p, channel_id id) {
   if (!c) co_return fail(error_kind::not_found, text::channel_not_found);
   if (c->is_private && !c->viewer_role) co_return fail(error_kind::forbidden, text::join_private);
   if (c->viewer_role) co_return fail(error_kind::bad_request, text::already_member);
-  co_return co_await db_.add_member(new_member{member_id::generate(), id, p.id, role::member, p.id, clock_.now()});
+  auto joined = co_await db_.add_member(new_member{member_id::generate(), id, p.id, role::member, p.id, clock_.now()});
+  if (joined) live_.membership_started(id, p.id);
+  co_return joined;
 }
 
 task<result<std::vector<member>>> channel_service::members(const principal& p, channel_id id) {

@@ -19,6 +19,8 @@ class realtime_sink {
   // `m` as stored; `author_name` is the author's username; `actor` made the change.
   virtual void message_changed(message_change kind, const message& m, std::string_view author_name,
                                const user_id& actor) = 0;
+  // `who` became a member of the channel (joined, or was added).
+  virtual void membership_started(const channel_id& c, const user_id& who) = 0;
   // `who` lost access to a private channel they belonged to (removed or left).
   virtual void membership_ended(const channel_id& c, const user_id& who) = 0;
   virtual void channel_deleted(const channel_id& c, const user_id& actor) = 0;
@@ -28,6 +30,7 @@ class realtime_sink {
 class null_realtime_sink final : public realtime_sink {
  public:
   void message_changed(message_change, const message&, std::string_view, const user_id&) override {}
+  void membership_started(const channel_id&, const user_id&) override {}
   void membership_ended(const channel_id&, const user_id&) override {}
   void channel_deleted(const channel_id&, const user_id&) override {}
 };

@@ -476,6 +476,37 @@ def test_presence_snapshot_after_success(ws_env):
     arun(body())
 
 
+def test_presence_a_member_who_joins_or_is_added_while_online_shows_online(ws_env):
+    api = ws_env.api
+    watcher, joiner, added, offline = (api.new_user("jw"), api.new_user("jj"),
+                                       api.new_user("ja"), api.new_user("jo"))
+    ch = api.create_channel(watcher)
+    cid = ch["id"]
+
+    async def body():
+        w = await ws_env.open(watcher)
+        await w.subscribe(cid, presence=True)
+        assert _presence(await w.collect(0.5)) == [(watcher.id, "online")]
+        await ws_env.open(joiner)  # online before joining, subscribed nowhere
+        await ws_env.open(added)
+        await w.silence(0.3, "(not members yet)")
+
+        expect(api.post(f"/api/v1/channels/{cid}/join", joiner), 201)
+        f = await w.expect("presence.update")
+        assert (f["user_id"], f["status"]) == (joiner.id, "online"), f
+        api.add_member(cid, watcher, added)
+        f = await w.expect("presence.update")
+        assert (f["user_id"], f["status"]) == (added.id, "online"), f
+        # Someone offline who joins gets no frame; their first socket then does.
+        expect(api.post(f"/api/v1/channels/{cid}/join", offline), 201)
+        await w.silence(0.4, "(an offline member joined)")
+        await ws_env.open(offline)
+        f = await w.expect("presence.update")
+        assert (f["user_id"], f["status"]) == (offline.id, "online"), f
+
+    arun(body())
+
+
 # --------------------------------------------------------------------------- #
 # Membership changes
 # --------------------------------------------------------------------------- #

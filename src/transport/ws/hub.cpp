@@ -143,6 +143,9 @@ void hub::on_event(const domain::broker_event& e) {
       if (e.frame && sv_.interests.subscriptions(e.channel) <= sv_.settings.typing_max_subscribers)
         broadcast(*st, e.frame, &e.actor);
       break;
+    case kind::membership_started:
+      on_member_joined(st, e.actor);
+      break;
     case kind::membership_ended:
       end_channel(st, e.reason.empty() ? "removed" : e.reason, &e.actor);
       break;
@@ -241,6 +244,25 @@ void hub::on_presence(const domain::broker_event& e) {
   for (auto& st : stale)
     asio::co_spawn(ex_, refresh_members(st),
                    [](const std::exception_ptr& ep) { log_failure("members refresh failed", ep); });
+}
+
+// A member who joins while online would otherwise stay unseen by the
+// channel's presence watchers until their next connect or disconnect.
+void hub::on_member_joined(const state_ptr& st, const user_id& who) {
+  st->members.insert(who);
+  bool any = false;
+  for (auto& [p, sub] : st->subs) any = any || sub.presence;
+  if (!any) return;
+  asio::co_spawn(ex_, announce_if_online(st, who),
+                 [](const std::exception_ptr& ep) { log_failure("presence of a new member failed", ep); });
+}
+
+task<void> hub::announce_if_online(state_ptr st, user_id who) {
+  auto online = co_await sv_.broker.online_among({who});
+  if (online.empty() || st->closed) co_return;
+  auto frame = make_frame(presence_frame(sv_.clk.now(), who, domain::presence_status::online));
+  for (auto& [p, sub] : st->subs)
+    if (sub.presence) give(sub, 0, frame);
 }
 
 task<void> hub::refresh_members(state_ptr st) {

@@ -103,6 +103,8 @@ class hub {
   void broadcast(channel_state& st, const frame_ptr& f, const user_id* skip_user);
   void end_channel(const state_ptr& st, std::string_view reason, const user_id* only);
   void on_presence(const domain::broker_event& e);
+  void on_member_joined(const state_ptr& st, const user_id& who);
+  task<void> announce_if_online(state_ptr st, user_id who);
   void on_notification(const domain::broker_event& e);
   void arm_gap_timer(const state_ptr& st);
   task<void> gap_timer(state_ptr st);

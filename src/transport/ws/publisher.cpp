@@ -19,6 +19,10 @@ void publisher::message_changed(domain::message_change kind, const domain::messa
   broker_.publish(std::move(e));
 }
 
+void publisher::membership_started(const channel_id& c, const user_id& who) {
+  publish_control(domain::broker_event_kind::membership_started, c, who, {});
+}
+
 void publisher::membership_ended(const channel_id& c, const user_id& who) {
   publish_control(domain::broker_event_kind::membership_ended, c, who, "removed");
 }
@@ -27,7 +31,7 @@ void publisher::channel_deleted(const channel_id& c, const user_id& actor) {
   publish_control(domain::broker_event_kind::channel_deleted, c, actor, {});
 }
 
-// Events that end subscriptions carry no frame: each hub renders its own.
+// Membership events carry no frame: each hub renders its own.
 void publisher::publish_control(domain::broker_event_kind kind, const channel_id& c, const user_id& actor,
                                 std::string reason) {
   domain::broker_event e;

@@ -15,6 +15,7 @@ class publisher final : public domain::realtime_sink {
 
   void message_changed(domain::message_change kind, const domain::message& m, std::string_view author_name,
                        const user_id& actor) override;
+  void membership_started(const channel_id& c, const user_id& who) override;
   void membership_ended(const channel_id& c, const user_id& who) override;
   void channel_deleted(const channel_id& c, const user_id& actor) override;
 

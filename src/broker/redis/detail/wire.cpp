@@ -8,7 +8,7 @@ namespace {
 
 using domain::broker_event_kind;
 
-constexpr std::array<std::pair<broker_event_kind, std::string_view>, 8> kind_names{{
+constexpr std::array<std::pair<broker_event_kind, std::string_view>, 9> kind_names{{
     {broker_event_kind::message_created, "message_created"},
     {broker_event_kind::message_updated, "message_updated"},
     {broker_event_kind::message_deleted, "message_deleted"},
@@ -17,6 +17,7 @@ constexpr std::array<std::pair<broker_event_kind, std::string_view>, 8> kind_nam
     {broker_event_kind::channel_deleted, "channel_deleted"},
     {broker_event_kind::presence, "presence"},
     {broker_event_kind::notification, "notification"},
+    {broker_event_kind::membership_started, "membership_started"},
 }};
 
 bool plain(unsigned char c) {
