@@ -1,0 +1,21 @@
+import { useEffect, useState } from 'preact/hooks';
+
+/** The open channel from the hash route `#/c/<id>`, or null. */
+export function channelFromHash(): string | null {
+  const m = /^#\/c\/([^/?#]+)$/.exec(location.hash);
+  return m ? decodeURIComponent(m[1]!) : null;
+}
+
+export function openChannel(id: string | null): void {
+  location.hash = id ? `#/c/${encodeURIComponent(id)}` : '#/';
+}
+
+export function useChannelRoute(): string | null {
+  const [id, setId] = useState(channelFromHash);
+  useEffect(() => {
+    const on = () => setId(channelFromHash());
+    addEventListener('hashchange', on);
+    return () => removeEventListener('hashchange', on);
+  }, []);
+  return id;
+}
