@@ -14,21 +14,8 @@ import { mkdtemp, rm, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { chromium } from "playwright-core";
-import pngjs from "pngjs";
+import { CHROMIUM, CHROMIUM_ARGS, pngStats } from "./lib.mjs";
 
-const { PNG } = pngjs;
-const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--no-first-run",
-];
-// A screenshot with fewer distinct colours or fewer pixels unlike the background than
-// this is taken as blank (a drawn dashboard has thousands of colours: text antialiasing,
-// chart fills, legend markers).
 const MIN_DISTINCT_COLOURS = 64;
 const MIN_FOREGROUND_FRACTION = 0.02;
 const MIN_CHART_FOREGROUND_FRACTION = 0.005;
@@ -64,35 +51,6 @@ function parseArgs(argv) {
   if (!(opt.timeoutS > 0 && opt.timeoutS <= 90)) usage("--timeout-s is 1..90 (the script's hard limit is 120 s)");
   if (!["light", "dark"].includes(opt.colorScheme)) usage("--color-scheme is light or dark");
   return { base: pos[0].replace(/\/+$/, ""), shot: resolve(pos[1]), ...opt };
-}
-
-// Colour statistics of a PNG: distinct RGB colours, the most frequent one (the
-// background) and the fraction of pixels clearly unlike it.
-function pngStats(buffer) {
-  const png = PNG.sync.read(buffer);
-  const { width, height, data } = png;
-  const counts = new Map();
-  for (let i = 0; i < data.length; i += 4) {
-    const key = (data[i] << 16) | (data[i + 1] << 8) | data[i + 2];
-    counts.set(key, (counts.get(key) || 0) + 1);
-  }
-  let bg = 0;
-  let bgCount = -1;
-  for (const [k, c] of counts) if (c > bgCount) [bg, bgCount] = [k, c];
-  const br = (bg >> 16) & 255, bgG = (bg >> 8) & 255, bb = bg & 255;
-  let foreground = 0;
-  for (let i = 0; i < data.length; i += 4) {
-    const d = Math.abs(data[i] - br) + Math.abs(data[i + 1] - bgG) + Math.abs(data[i + 2] - bb);
-    if (d > 48) foreground++;
-  }
-  const pixels = width * height;
-  return {
-    width,
-    height,
-    distinct_colours: counts.size,
-    background: `#${bg.toString(16).padStart(6, "0")}`,
-    foreground_fraction: Number((foreground / pixels).toFixed(4)),
-  };
 }
 
 async function main() {
