@@ -49,7 +49,7 @@ USER_KEYS = ["username", "email", "full_name", "id", "avatar_url", "is_active",
              "is_verified", "created_at", "last_seen_at"]
 TOKEN_KEYS = ["access_token", "token_type", "expires_in"]
 CHANNEL_KEYS = ["name", "description", "is_private", "id", "created_by", "created_at",
-                "updated_at", "member_count", "message_count", "last_seq", "unread_count"]
+                "updated_at", "member_count", "message_count", "last_seq", "unread_count", "viewer_role"]
 MEMBER_KEYS = ["channel_id", "user_id", "id", "role", "joined_at", "user"]
 MESSAGE_KEYS = ["content", "message_type", "id", "channel_id", "user_id", "metadata",
                 "is_edited", "is_deleted", "created_at", "updated_at", "user", "seq",

@@ -37,6 +37,7 @@ def test_create_channel(api):
     assert ch["is_private"] is False
     assert ch["created_by"] == owner.id
     assert (ch["member_count"], ch["message_count"], ch["last_seq"], ch["unread_count"]) == (1, 0, 0, 0)
+    assert ch["viewer_role"] == "owner"
     # The channel object has exactly one "id":"..." key (clients grep for it).
     assert r.text.count('"id":"') == 1, r.text
     # The creator is the owner member.
@@ -147,7 +148,7 @@ def test_get_channel(api, trio):
 
     r = expect(api.get(f"/api/v1/channels/{pub['id']}", outsider), 200)
     check_channel(r.json())
-    assert r.json() == {**pub, "updated_at": r.json()["updated_at"]}
+    assert r.json() == {**pub, "updated_at": r.json()["updated_at"], "viewer_role": None}
     assert r.text.count('"id":"') == 1
     got = api.get_channel(priv["id"], member)
     assert got["id"] == priv["id"] and got["member_count"] == 2
@@ -395,3 +396,21 @@ def test_counters_and_unread(api, trio):
     expect(api.delete(f"/api/v1/channels/{cid}/members/{reader.id}", reader), 204)
     got = api.get_channel(cid, reader)
     assert (got["member_count"], got["unread_count"]) == (2, 0)
+
+
+def test_viewer_role_says_what_the_caller_is_in_each_channel(api, trio):
+    owner, member, outsider = trio
+    admin = api.new_user("vra")
+    ch = api.create_channel(owner)
+    cid = ch["id"]
+    api.add_member(cid, owner, member)
+    expect(api.post(f"/api/v1/channels/{cid}/members", owner, json={"user_id": admin.id, "role": "admin"}), 201)
+    for who, role in ((owner, "owner"), (admin, "admin"), (member, "member"), (outsider, None)):
+        assert api.get_channel(cid, who)["viewer_role"] == role, who.username
+        assert _find(api.all_channels(who), cid)["viewer_role"] == role, who.username
+    updated = expect(api.put(f"/api/v1/channels/{cid}", admin, json={"description": "d"}), 200).json()
+    assert updated["viewer_role"] == "admin"
+    expect(api.post(f"/api/v1/channels/{cid}/join", outsider), 201)
+    assert api.get_channel(cid, outsider)["viewer_role"] == "member"
+    expect(api.delete(f"/api/v1/channels/{cid}/members/{member.id}", member), 204)
+    assert api.get_channel(cid, member)["viewer_role"] is None

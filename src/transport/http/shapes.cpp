@@ -49,6 +49,10 @@ boost::json::object channel(const domain::channel& c) {
   o["message_count"] = c.message_count;
   o["last_seq"] = c.last_seq;
   o["unread_count"] = c.unread_count;
+  if (c.viewer_role)
+    o["viewer_role"] = domain::to_string(*c.viewer_role);
+  else
+    o["viewer_role"] = nullptr;
   return o;
 }
 
