@@ -39,7 +39,7 @@ enum class broker_event_kind : std::uint8_t {
   membership_ended,    // channel, actor = the user whose membership ended
   channel_deleted,     // channel, actor = who deleted it
   presence,            // no channel; actor = the user; status says which way
-  notification,        // no channel; actor = the recipient; frame = notification.new (to their sockets)
+  notification,        // no channel; actor = the recipient; frame (notification.new, channel.joined) to their sockets
   membership_started,  // channel, actor = the new member (presence watchers learn whether they are online)
 };
 

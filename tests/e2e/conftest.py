@@ -640,6 +640,7 @@ WS_FRAME_KEYS = {
     "typing.indicator": ["type", "timestamp", "channel_id", "user_id", "username", "is_typing"],
     "presence.update": ["type", "timestamp", "user_id", "status"],
     "channel.unsubscribed": ["type", "timestamp", "channel_id", "reason"],
+    "channel.joined": ["type", "timestamp", "channel_id"],
     "pong": None,   # type and timestamp first; nothing else is specified
     "error": None,  # checked below (client_msg_id is optional)
 }

@@ -511,6 +511,34 @@ def test_presence_a_member_who_joins_or_is_added_while_online_shows_online(ws_en
 # Membership changes
 # --------------------------------------------------------------------------- #
 
+def test_a_new_member_gets_channel_joined_on_every_socket(ws_env):
+    api = ws_env.api
+    owner, added, joiner = api.new_user("cjo"), api.new_user("cja"), api.new_user("cjj")
+    private = api.create_channel(owner, private=True)
+    public = api.create_channel(owner)
+
+    async def body():
+        a1 = await ws_env.open(added, label="a1")
+        a2 = await ws_env.open(added, label="a2")
+        j = await ws_env.open(joiner)
+        o = await ws_env.open(owner)
+        api.add_member(private["id"], owner, added)
+        for sock in (a1, a2):
+            f = await sock.expect("channel.joined")
+            assert f["channel_id"] == private["id"] and f["timestamp"], f
+        expect(api.post(f"/api/v1/channels/{public['id']}/join", joiner), 201)
+        f = await j.expect("channel.joined")
+        assert f["channel_id"] == public["id"], f
+        # Only the new member hears of it; a refused join tells nobody anything.
+        await o.silence(0.3, "(someone else joined)")
+        expect(api.post(f"/api/v1/channels/{private['id']}/join", joiner), 403)
+        expect(api.post(f"/api/v1/channels/{public['id']}/join", joiner), 400)
+        await j.silence(0.3, "(refused joins)")
+        await a1.silence(0.1, "(nothing more)")
+
+    arun(body())
+
+
 def test_removed_member_gets_channel_unsubscribed(ws_env):
     api = ws_env.api
     owner, member, leaver = api.new_user("rown"), api.new_user("rmem"), api.new_user("rlv")

@@ -175,4 +175,10 @@ std::string unsubscribed_frame(timestamp now, const channel_id& c, std::string_v
   return json::serialize(o);
 }
 
+std::string joined_frame(timestamp now, const channel_id& c) {
+  auto o = head("channel.joined", now);
+  o.emplace("channel_id", c.str());
+  return json::serialize(o);
+}
+
 }  // namespace sl::ws

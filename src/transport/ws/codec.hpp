@@ -51,5 +51,7 @@ std::string typing_frame(timestamp now, const channel_id& c, const user_id& u, s
                          bool is_typing);
 std::string presence_frame(timestamp now, const user_id& u, domain::presence_status s);
 std::string unsubscribed_frame(timestamp now, const channel_id& c, std::string_view reason);
+// To every socket of a user who became a member of `c` (joined or added).
+std::string joined_frame(timestamp now, const channel_id& c);
 
 }  // namespace sl::ws

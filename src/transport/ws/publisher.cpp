@@ -21,6 +21,13 @@ void publisher::message_changed(domain::message_change kind, const domain::messa
 
 void publisher::membership_started(const channel_id& c, const user_id& who) {
   publish_control(domain::broker_event_kind::membership_started, c, who, {});
+  // The new member's own sockets learn it wherever they are, subscribed to the channel or not:
+  // a private channel they were added to can show up at once.
+  domain::broker_event e;
+  e.kind = domain::broker_event_kind::notification;
+  e.actor = who;
+  e.frame = make_frame(joined_frame(clock_.now(), c));
+  broker_.publish(std::move(e));
 }
 
 void publisher::membership_ended(const channel_id& c, const user_id& who) {
