@@ -314,6 +314,42 @@ def test_presence_subscribed_gets_nothing_and_connected_elsewhere_gets_in_app_an
     assert [i["message_id"] for i in items(api, sub)] == [again["id"]]
 
 
+def test_a_background_subscription_is_not_looking_so_it_gets_notified(nenv, webhook_receiver, smtp_sink):
+    """`viewing:false` (a client keeping unread counts of channels it does not
+    show) leaves its user notified, as someone connected elsewhere: in-app and
+    a frame, no webhook or email. Resubscribing with viewing:true makes them a
+    viewer again; a non-boolean viewing is an error frame."""
+    api = nenv.api
+    alice, bg = api.new_user("nba"), api.new_user("nbb")
+    ch = api.create_channel(alice, name=unique("nbg"))
+    member(api, ch, alice, bg)
+    url = webhook_receiver.hook()
+    add_hook(api, bg, url)
+
+    async def go():
+        ws = await nenv.open(bg)
+        await ws.subscribe(ch["id"], viewing=False)
+        msg = api.send(alice, ch["id"], f"@{bg.username} first")
+        n = (await notification_frame(ws))["notification"]
+        assert (n["type"], n["message_id"]) == ("mention", msg["id"]), n
+        assert [i["message_id"] for i in items(api, bg)] == [msg["id"]]
+        # Now looking at it: the next mention notifies nobody.
+        await ws.collect(0.3)  # the first message's own frame
+        await ws.subscribe(ch["id"], viewing=True)
+        expect(api.post("/api/v1/notifications/read-all", bg), 200)
+        second = api.send(alice, ch["id"], f"@{bg.username} second")
+        await ws.recv_type("message.receive", WAIT, message_id=second["id"])
+        later = await ws.collect(QUIET)
+        assert not [f for f in later if f["type"] == "notification.new"], later
+        assert [i["message_id"] for i in items(api, bg)] == [msg["id"]]
+        await ws.send({"type": "channel.subscribe", "channel_id": ch["id"], "viewing": "maybe"})
+        await ws.expect_error("invalid")
+        await ws.close()
+
+    arun(go())
+    assert webhook_receiver.calls_to(url) == [] and smtp_sink.to(bg.email) == []
+
+
 # --------------------------------------------------------------------------- #
 # 3. Mutes and preferences
 # --------------------------------------------------------------------------- #

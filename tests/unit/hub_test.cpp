@@ -105,7 +105,7 @@ class HubTest : public testing::Test {
   void subscribe(const std::shared_ptr<recorder>& r, bool replaying = false, std::optional<std::int64_t> last = {}) {
     run(interests_.acquire(channel_.id));
     const auto through = hub_.delivered_through(channel_.id, channel_.last_seq);
-    hub_.add(r, channel_.id, last.value_or(through), replaying, false);
+    hub_.add(r, channel_.id, last.value_or(through), replaying, false, true);
   }
   // A committed message (the store assigns its seq) and its broker event.
   domain::broker_event store_message(const std::string& content) {

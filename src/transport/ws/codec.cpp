@@ -58,6 +58,7 @@ std::variant<client_request, frame_error> parse_client_frame(std::string_view te
       r.type = request_type::subscribe;
       r.since_seq = f.optional_int("since_seq", 0);
       r.presence = f.optional_bool("presence").value_or(false);
+      r.viewing = f.optional_bool("viewing").value_or(true);
     } else if (t == "channel.unsubscribe") {
       r.type = request_type::unsubscribe;
     } else {

@@ -25,6 +25,7 @@ struct client_request {
   channel_id channel;
   std::optional<std::int64_t> since_seq;  // subscribe
   bool presence = false;                  // subscribe
+  bool viewing = true;                    // subscribe: false for a background subscription (still notified)
   domain::message_draft draft;            // send
 };
 

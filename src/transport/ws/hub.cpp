@@ -75,7 +75,7 @@ std::int64_t hub::delivered_through(const channel_id& c, std::int64_t baseline) 
 }
 
 void hub::add(const std::shared_ptr<subscriber>& s, const channel_id& c, std::int64_t last, bool replaying,
-              bool presence) {
+              bool presence, bool viewing) {
   auto& st = channels_.at(c);
   auto [it, started] = st->subs.try_emplace(s.get());
   auto& sub = it->second;
@@ -83,9 +83,12 @@ void hub::add(const std::shared_ptr<subscriber>& s, const channel_id& c, std::in
   sub.last = last;
   sub.replaying = replaying;
   sub.presence = presence;
-  if (!started) return;  // a subscription renewed in place is still one viewer
-  metrics::subscriptions().Increment();
-  sv_.broker.viewer_added(c, s->who().id);
+  if (started) metrics::subscriptions().Increment();
+  // A subscription renewed in place stays one viewer, or stops or starts being one.
+  const bool was_viewing = !started && sub.viewing;
+  sub.viewing = viewing;
+  if (viewing && !was_viewing) sv_.broker.viewer_added(c, s->who().id);
+  if (!viewing && was_viewing) sv_.broker.viewer_removed(c, s->who().id);
 }
 
 void hub::end_replay(subscriber& s, const channel_id& c) {
@@ -104,9 +107,12 @@ bool hub::remove(subscriber& s, const channel_id& c) {
   auto it = channels_.find(c);
   if (it == channels_.end()) return false;
   auto st = it->second;
-  if (st->subs.erase(&s) == 0) return false;
+  auto sit = st->subs.find(&s);
+  if (sit == st->subs.end()) return false;
+  const bool viewing = sit->second.viewing;
+  st->subs.erase(sit);
   metrics::subscriptions().Decrement();
-  sv_.broker.viewer_removed(c, s.who().id);
+  if (viewing) sv_.broker.viewer_removed(c, s.who().id);
   sv_.interests.release(c);
   drop_if_empty(st);
   return true;

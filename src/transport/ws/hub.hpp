@@ -52,7 +52,10 @@ class hub {
   std::int64_t delivered_through(const channel_id& c, std::int64_t baseline);
   // Subscribes `s`; live messages after `last` go to it (buffered while
   // `replaying`, until end_replay()). The caller holds one interest in c.
-  void add(const std::shared_ptr<subscriber>& s, const channel_id& c, std::int64_t last, bool replaying, bool presence);
+  // A `viewing` subscription makes its user a viewer of c in the broker (the
+  // notifier spares viewers); a background one (unread counts) does not.
+  void add(const std::shared_ptr<subscriber>& s, const channel_id& c, std::int64_t last, bool replaying, bool presence,
+           bool viewing);
   void end_replay(subscriber& s, const channel_id& c);
   // Ends one subscription and releases its interest; false if there was none.
   bool remove(subscriber& s, const channel_id& c);
@@ -79,6 +82,7 @@ class hub {
     std::int64_t last = 0;
     bool replaying = false;
     bool presence = false;
+    bool viewing = false;
     std::vector<pending_frame> pending;
     std::size_t pending_bytes = 0;
   };

@@ -426,7 +426,7 @@ task<void> session::subscribe(client_request r) {
   // Live frames go after `through` (replayed up to it first), or after
   // since_seq for a client that is ahead.
   const auto last = replaying ? through : std::max(through, r.since_seq.value_or(0));
-  hub_.add(shared_from_this(), c, last, replaying, r.presence);
+  hub_.add(shared_from_this(), c, last, replaying, r.presence, r.viewing);
   m.channels.insert(c);
   send(make_frame(success_frame(sv_.clk.now(), "Subscribed to channel " + c.str(), c, recovered)));
   if (replaying) {
