@@ -3,8 +3,9 @@
 // both register through the UI, one creates a channel and the other joins it from
 // the channel list, messages and typing show live on both sides, a thread, members
 // with presence, a notification, a private channel that never shows to the other
-// user, and a server restart in the middle of the conversation after which every
-// message is on both pages exactly once, in seq order.
+// user, another one he is added to that shows in his sidebar at once, and a server
+// restart in the middle of the conversation after which every message is on both
+// pages exactly once, in seq order.
 //
 //   node tests/browser/chat.mjs <base URL of the API port> <screenshot dir>
 //        [--tag T] [--timeout-s 20] [--restart stdio|none]
@@ -354,8 +355,8 @@ async function main() {
         .catch(() => a.page.getByTestId("thread-view").waitFor({ state: "hidden", timeout: 1000 }));
     });
 
-    // Bob was online before he joined: the server sends no presence.update for
-    // that, so the app must learn it from a fresh presence snapshot.
+    // Bob was online before he joined: the server tells alice's subscription so
+    // when he joins (a presence.update online), without any resubscribe.
     await step("members with presence", async () => {
       await a.page.getByTestId("members-toggle").click();
       await checkPresence(a, [users.alice.username, users.bob.username], "after bob joined", fail, summary);
@@ -366,17 +367,17 @@ async function main() {
       await shot(a, "channel");
     });
 
-    // Out of band, through REST: a mention in a channel bob belongs to but is not
-    // looking at, so that the notifier gives him an in-app notification.
+    // Out of band, through REST: a direct message bob's app does not know yet. The
+    // app subscribes to every channel it lists (and to one bob is added to, at once),
+    // and nobody is notified of a channel they are subscribed to.
     const restA = new Rest(BASE);
     const restB = new Rest(BASE);
     await step("bob gets a notification", async () => {
       await restA.login(users.alice.username, users.alice.password);
       await restB.login(users.bob.username, users.bob.password);
       const bobId = (await restB.call("GET", "/api/v1/users/me")).id;
-      const ch = await restA.call("POST", "/api/v1/channels/", { name: `${tag}_side`, is_private: false });
-      await restA.call("POST", `/api/v1/channels/${ch.id}/members`, { user_id: bobId });
-      await restA.send(ch.id, `@${users.bob.username} please look at the side channel`);
+      const dm = await restA.call("POST", "/api/v1/dms/", { user_id: bobId });
+      await restA.send(dm.id, `@${users.bob.username} please look at this`);
       await waitIn(b, () => Number(document.querySelector('[data-testid="notif-count"]')?.textContent) >= 1,
         null, "notif-count >= 1");
       await b.page.getByTestId("notif-bell").click();
@@ -426,6 +427,27 @@ async function main() {
       await openChannel(a, ids.shared);
       await waitConnOpen(b);
       for (const text of sent) await waitMessageShown(b, text);
+    });
+
+    // Bob is told over the WebSocket when he is added: the channel shows in his
+    // sidebar without a reload, and its messages reach him live.
+    await step("alice adds bob to a private channel; it shows for bob at once", async () => {
+      const text = `${tag} welcome to the inner circle`;
+      ids.invited = await createChannelViaUi(a, `${tag}_inner`, true);
+      await a.page.getByTestId("members-toggle").click();
+      await a.page.locator('[data-testid="add-member"] input[name="member_username"]').fill(users.bob.username);
+      await a.page.getByTestId("add-member-submit").click();
+      await waitIn(a, (n) => document.querySelector(`[data-testid="member-item"][data-username="${n}"]`),
+        users.bob.username, "bob in the member list after adding him");
+      const item = `[data-testid="channel-item"][data-channel-id="${ids.invited}"]`;
+      await b.page.locator(item).waitFor({ timeout: WAIT_MS });
+      await sendViaComposer(a, text);
+      await waitIn(b, (sel) => Number(document.querySelector(`${sel} [data-testid="unread"]`)?.textContent) >= 1,
+        item, "an unread badge on the channel bob was added to");
+      await openChannel(b, ids.invited);
+      await waitMessageShown(b, text);
+      await openChannel(a, ids.shared);
+      await openChannel(b, ids.shared);
     });
 
     if (opt.restart === "stdio") {

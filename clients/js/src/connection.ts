@@ -46,6 +46,8 @@ export interface ConnectionEvents {
   /** presence.update; the server does not say which subscription it is for, so channel_id is usually absent. */
   presence: (e: { user_id: string; status: string; channel_id?: string }) => void;
   notification: (n: Notification) => void;
+  /** channel.joined: the user just became a member of the channel (joined, or was added); subscribing is up to the app. */
+  joined: (e: { channel_id: string }) => void;
   /** channel.unsubscribed (`channel_id`, `reason`): the subscription ended and is forgotten. */
   membership: (e: Record<string, unknown>) => void;
   /** Error frames not tied to a send, and the final 'unauthorized'. */
@@ -383,6 +385,9 @@ export class Connection {
       }
       case 'notification.new':
         this.events.emit('notification', f['notification'] as Notification);
+        return;
+      case 'channel.joined':
+        this.events.emit('joined', { channel_id: str(f['channel_id']) });
         return;
       case 'channel.unsubscribed':
         this.subscriptions.delete(str(f['channel_id']));

@@ -31,6 +31,8 @@ export interface Channel {
   message_count: number;
   last_seq: number;
   unread_count: number;
+  /** The caller's role in the channel; null when not a member. */
+  viewer_role: 'owner' | 'admin' | 'member' | null;
 }
 
 export interface Member {

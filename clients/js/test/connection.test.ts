@@ -318,6 +318,17 @@ describe('Connection: subscriptions and recovery', () => {
     expect(s2.sentOfType('channel.subscribe').map((f) => f['channel_id'])).toEqual(['b']);
   });
 
+  it('reports channel.joined as joined, without subscribing', async () => {
+    const { conn } = setup();
+    const joined: Array<{ channel_id: string }> = [];
+    conn.on('joined', (e) => joined.push(e));
+    conn.connect();
+    const s = await openNext();
+    s.receive({ type: 'channel.joined', channel_id: 'p' });
+    expect(joined).toEqual([{ channel_id: 'p' }]);
+    expect(s.sentOfType('channel.subscribe')).toEqual([]);
+  });
+
   it('passes updated, deleted, typing, presence and notification frames to their events', async () => {
     const { conn } = setup();
     const seen: string[] = [];

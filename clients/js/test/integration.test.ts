@@ -199,6 +199,24 @@ describe('against a running server', () => {
     expect(conn.lastSeq(channel.id)).toBe(4);
   });
 
+  it('being added to a private channel fires joined on an open Connection; viewer_role says the role', async () => {
+    const alice = await signUp(server, 'alice');
+    const bob = await signUp(server, 'bob');
+    const cb = track(connectionFor(server, bob));
+    const joined: Array<{ channel_id: string }> = [];
+    cb.on('joined', (e) => joined.push(e));
+    cb.connect();
+    await waitFor('open', () => cb.state === 'open');
+
+    const secret = await alice.rest.createChannel({ name: uniqueName('secret'), is_private: true });
+    expect(secret.viewer_role).toBe('owner');
+    expect((await bob.rest.listChannels({ limit: 100 })).map((c) => c.id)).not.toContain(secret.id);
+    await alice.rest.addMember(secret.id, bob.user.id);
+    await waitFor('joined', () => joined.length === 1);
+    expect(joined).toEqual([{ channel_id: secret.id }]);
+    expect((await bob.rest.getChannel(secret.id)).viewer_role).toBe('member');
+  });
+
   it('a logout elsewhere closes the socket (4001), the ticket is refused, and the Connection stops for good', async () => {
     const alice = await signUp(server, 'alice');
     const conn = track(connectionFor(server, alice));

@@ -52,7 +52,11 @@ export class OpenChannel extends Emitter {
 const MARK_READ_DELAY_MS = 400;
 // The gateway allows 100 subscriptions per socket; the open channel needs one more.
 const MAX_SUBSCRIPTIONS = 99;
-const PRESENCE_RETRY_MS = 5000;
+
+function entryOf(channel: Channel): ChannelEntry {
+  const role = channel.viewer_role;
+  return { channel, member: role !== null, role, unread: role !== null ? channel.unread_count : 0 };
+}
 
 /** Everything of a logged-in user: REST client, WebSocket connection, channels and notifications. */
 export class Chat extends Emitter {
@@ -123,6 +127,7 @@ export class Chat extends Emitter {
         // Added to a channel since the list was loaded: show it in the sidebar too.
         if (this.channelsLoaded && !this.entry(n.channel_id)) void this.loadChannels().catch(showError);
       }),
+      c.on('joined', (e) => void this.onJoined(e.channel_id)),
       c.on('membership', (e) => this.onMembership(e)),
       c.on('error', (e) => showError(e)),
     );
@@ -165,34 +170,10 @@ export class Chat extends Emitter {
     return all;
   }
 
-  /** The caller's role in a channel, or null when not a member. */
-  private async roleIn(c: Channel): Promise<Role | null> {
-    // A server that tells the caller's role in the listing saves a request per channel.
-    const told = (c as Channel & { viewer_role?: Role | null }).viewer_role;
-    if (told !== undefined) return told;
-    if (c.created_by === this.me.id) return 'owner';
-    const members = await this.rest.members(c.id);
-    return members.find((m) => m.user_id === this.me.id)?.role ?? null;
-  }
-
   async loadChannels(): Promise<void> {
     const channels = await this.allChannels();
-    const roles = new Array<Role | null>(channels.length).fill(null);
-    let next = 0;
-    const worker = async () => {
-      while (next < channels.length) {
-        const i = next++;
-        roles[i] = await this.roleIn(channels[i]!).catch(() => (channels[i]!.is_private ? 'member' : null));
-      }
-    };
-    await Promise.all([worker(), worker(), worker(), worker()]);
     if (this.disposed) return;
-    this.entries = channels.map((channel, i) => ({
-      channel,
-      member: roles[i] !== null,
-      role: roles[i]!,
-      unread: roles[i] !== null ? channel.unread_count : 0,
-    }));
+    this.entries = channels.map(entryOf);
     this.channelsLoaded = true;
     let n = 0;
     for (const e of this.entries) {
@@ -225,6 +206,26 @@ export class Chat extends Emitter {
       this.markRead(m.channel_id, m.seq);
     } else if (m.user_id !== this.me.id) {
       this.setEntry(m.channel_id, { unread: e.unread + 1 });
+    }
+  }
+
+  /**
+   * This user became a member of a channel: joined it here or in another tab, or someone
+   * added them (a private channel this tab has never listed). Only that channel is fetched,
+   * so the live unread counts of the others stay as they are.
+   */
+  private async onJoined(id: string): Promise<void> {
+    if (this.entry(id)?.member) return;
+    try {
+      const channel = await this.rest.getChannel(id);
+      if (this.disposed || this.entry(id)?.member) return;
+      const e = entryOf(channel);
+      this.entries = this.entry(id) ? this.entries.map((x) => (x.channel.id === id ? e : x)) : [...this.entries, e];
+      if (e.member) this.conn.subscribe(id, { presence: true, sinceSeq: this.conn.lastSeq(id) ?? channel.last_seq });
+      this.emit();
+    } catch (err) {
+      // Removed again before the fetch (403/404): nothing to show.
+      if (!(err instanceof ApiError)) showError(err);
     }
   }
 
@@ -291,8 +292,7 @@ export class Chat extends Emitter {
       try {
         const channel = await this.rest.getChannel(id);
         if (this.open !== open) return;
-        const role = await this.roleIn(channel);
-        e = { channel, member: role !== null, role, unread: role !== null ? channel.unread_count : 0 };
+        e = entryOf(channel);
         if (!this.entry(id)) this.entries = [...this.entries, e];
       } catch (err) {
         if (this.open === open) this.open = null;
@@ -310,7 +310,6 @@ export class Chat extends Emitter {
   async loadMembers(open: OpenChannel): Promise<void> {
     try {
       open.members = await this.rest.members(open.id);
-      this.refreshPresence(open);
       const mine = open.members.find((m) => m.user_id === this.me.id);
       const e = this.entry(open.id);
       if (e && (e.role ?? null) !== (mine?.role ?? null)) this.setEntry(open.id, { role: mine?.role ?? null, member: !!mine });
@@ -318,20 +317,6 @@ export class Chat extends Emitter {
     } catch (err) {
       showError(err);
     }
-  }
-
-  /**
-   * Presence frames come only when someone's first socket opens or last one closes, so a
-   * member who was online before we subscribed (or before they joined) is only learnt from
-   * the snapshot a fresh subscribe sends. The gateway re-reads members every few seconds,
-   * hence one more try a little later for members still unknown.
-   */
-  private refreshPresence(open: OpenChannel, retry = true): void {
-    const unknown = () => open.members?.some((m) => !this.presence.has(m.user_id)) ?? false;
-    if (!unknown() || this.conn.state !== 'open' || this.open !== open) return;
-    const e = this.entry(open.id);
-    this.conn.subscribe(open.id, { presence: true, sinceSeq: this.conn.lastSeq(open.id) ?? e?.channel.last_seq ?? 0 });
-    if (retry) setTimeout(() => this.refreshPresence(open, false), PRESENCE_RETRY_MS);
   }
 
   async createChannel(b: { name: string; description?: string; is_private: boolean }): Promise<Channel> {
