@@ -19,6 +19,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -33,6 +34,22 @@ import httpx
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+BROWSER_DIR = REPO_ROOT / "tests" / "browser"  # node scripts driving Chromium with playwright-core
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def browser_tools_missing() -> str | None:
+    """Why the browser tests cannot run here, or None: they need Debian's
+    Chromium, node and `npm ci` in tests/browser (scripts/install-deps --test)."""
+    if not CHROMIUM.is_file():
+        return f"{CHROMIUM} is missing (scripts/install-deps --test installs chromium)"
+    if shutil.which("node") is None:
+        return "node is missing (scripts/install-deps installs nodejs)"
+    for pkg in ("playwright-core", "pngjs"):
+        if not (BROWSER_DIR / "node_modules" / pkg / "package.json").is_file():
+            return (f"tests/browser/node_modules/{pkg} is missing "
+                    "(run `npm ci` in tests/browser, or scripts/install-deps --test)")
+    return None
 DEFAULT_BIN = REPO_ROOT / "build" / "release" / "signalink"
 READY_TIMEOUT = float(os.environ.get("SIGNALINK_E2E_READY_TIMEOUT", "20"))
 STOP_TIMEOUT = 10.0

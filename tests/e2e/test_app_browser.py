@@ -32,10 +32,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import REPO_ROOT, RoleServer, describe, expect, unique
+from conftest import BROWSER_DIR, REPO_ROOT, RoleServer, browser_tools_missing, describe, expect, unique
 
-BROWSER_DIR = REPO_ROOT / "tests" / "browser"
-CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOT_DIR = REPO_ROOT / "build" / "screenshots"
 
 CHAT_TIMEOUT_S = 150    # the whole chat.mjs run, restart included
@@ -48,19 +46,7 @@ VIEWS = ("login", "channel", "typing", "thread", "members", "notifications", "re
 SERVER_ENV = {"WS_CLOSE_TIMEOUT_MS": "1000"}
 
 
-def _missing() -> str | None:
-    if not CHROMIUM.is_file():
-        return f"{CHROMIUM} is missing (scripts/install-deps --test installs chromium)"
-    if shutil.which("node") is None:
-        return "node is missing (scripts/install-deps installs nodejs)"
-    for pkg in ("playwright-core", "pngjs"):
-        if not (BROWSER_DIR / "node_modules" / pkg / "package.json").is_file():
-            return (f"tests/browser/node_modules/{pkg} is missing "
-                    "(run `npm ci` in tests/browser, or scripts/install-deps --test)")
-    return None
-
-
-pytestmark = pytest.mark.skipif(_missing() is not None, reason=_missing() or "")
+pytestmark = pytest.mark.skipif(browser_tools_missing() is not None, reason=browser_tools_missing() or "")
 
 
 def check_app_served(srv: RoleServer) -> None:

@@ -23,11 +23,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import REPO_ROOT, Api, RoleServer, describe, expect, poll_until, unique
+from conftest import (BROWSER_DIR, REPO_ROOT, Api, RoleServer, browser_tools_missing, describe, expect,
+                      poll_until, unique)
 
-BROWSER_DIR = REPO_ROOT / "tests" / "browser"
 SCRIPT = BROWSER_DIR / "dashboard.mjs"
-CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOT_COPY = REPO_ROOT / "build" / "screenshots" / "dashboard.png"
 
 WINDOW_ENV = {"METRICS_WINDOW_SECONDS": "2", "METRICS_GRACE_MS": "300"}
@@ -35,19 +34,7 @@ COUNT_TIMEOUT = 30.0   # seconds for posted messages to show in /metrics/system/
 BROWSER_TIMEOUT_S = 30  # the page must be ready within this (dashboard.mjs --timeout-s)
 
 
-def _missing() -> str | None:
-    if not CHROMIUM.is_file():
-        return f"{CHROMIUM} is missing (scripts/install-deps --test installs chromium)"
-    if shutil.which("node") is None:
-        return "node is missing (scripts/install-deps installs nodejs)"
-    for pkg in ("playwright-core", "pngjs"):
-        if not (BROWSER_DIR / "node_modules" / pkg / "package.json").is_file():
-            return (f"tests/browser/node_modules/{pkg} is missing "
-                    "(run `npm ci` in tests/browser, or scripts/install-deps --test)")
-    return None
-
-
-pytestmark = pytest.mark.skipif(_missing() is not None, reason=_missing() or "")
+pytestmark = pytest.mark.skipif(browser_tools_missing() is not None, reason=browser_tools_missing() or "")
 
 
 def analytics_base(srv: RoleServer) -> str:
