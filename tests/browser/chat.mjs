@@ -2,8 +2,9 @@
 // Two people chat in the web app (/app/) in two browser contexts of /usr/bin/chromium:
 // both register through the UI, one creates a channel and the other joins it from
 // the channel list, messages and typing show live on both sides, a thread, members
-// with presence, a notification, a private channel that never shows to the other
-// user, another one he is added to that shows in his sidebar at once, and a server
+// with presence, a private channel that never shows to the other user, another one
+// he is added to that shows in his sidebar at once, a mention there (not the channel
+// he has open) that rings his notification bell and leads to it, and a server
 // restart in the middle of the conversation after which every message is on both
 // pages exactly once, in seq order.
 //
@@ -367,24 +368,11 @@ async function main() {
       await shot(a, "channel");
     });
 
-    // Out of band, through REST: a direct message bob's app does not know yet. The
-    // app subscribes to every channel it lists (and to one bob is added to, at once),
-    // and nobody is notified of a channel they are subscribed to.
     const restA = new Rest(BASE);
     const restB = new Rest(BASE);
-    await step("bob gets a notification", async () => {
+    await step("both log in over REST too", async () => {
       await restA.login(users.alice.username, users.alice.password);
       await restB.login(users.bob.username, users.bob.password);
-      const bobId = (await restB.call("GET", "/api/v1/users/me")).id;
-      const dm = await restA.call("POST", "/api/v1/dms/", { user_id: bobId });
-      await restA.send(dm.id, `@${users.bob.username} please look at this`);
-      await waitIn(b, () => Number(document.querySelector('[data-testid="notif-count"]')?.textContent) >= 1,
-        null, "notif-count >= 1");
-      await b.page.getByTestId("notif-bell").click();
-      await b.page.locator('[data-testid="notif-panel"] [data-testid="notif-item"]').first().waitFor({ timeout: WAIT_MS });
-      summary.notification_items = await b.page.locator('[data-testid="notif-item"]').count();
-      await shot(b, "notifications");
-      await b.page.getByTestId("notif-bell").click();
     });
 
     await step("a private channel never shows to bob", async () => {
@@ -446,6 +434,43 @@ async function main() {
         item, "an unread badge on the channel bob was added to");
       await openChannel(b, ids.invited);
       await waitMessageShown(b, text);
+      await openChannel(a, ids.shared);
+      await openChannel(b, ids.shared);
+    });
+
+    // Bob has the shared channel open: a mention there is no notification (he sees
+    // it), one in the private channel he was added to and does not have open is.
+    await step("bob is notified of a mention in a channel he does not have open", async () => {
+      const seen = `@${users.bob.username} ${tag} you are reading this one`;
+      const elsewhere = `@${users.bob.username} ${tag} please look at the inner plan`;
+      await sendViaComposer(a, seen);
+      sent.push(seen);
+      await waitMessageShown(b, seen);
+      await openChannel(a, ids.invited);
+      await sendViaComposer(a, elsewhere);
+      await waitIn(b, () => Number(document.querySelector('[data-testid="notif-count"]')?.textContent) >= 1,
+        null, "notif-count >= 1");
+      summary.notif_count = Number(await b.page.getByTestId("notif-count").textContent());
+      await b.page.getByTestId("notif-bell").click();
+      const items = b.page.locator('[data-testid="notif-panel"] [data-testid="notif-item"]');
+      await items.first().waitFor({ timeout: WAIT_MS });
+      const texts = (await items.allTextContents()).map((t) => t.trim());
+      summary.notification_items = texts;
+      if (!texts[0]?.includes(`${tag} please look at the inner plan`)) {
+        fail(`bob: the newest notif-item is ${JSON.stringify(texts[0])}, not the mention in the inner channel`);
+      }
+      // The notifier handles messages in order: the mention in the inner channel is
+      // notified, so the one in the channel bob had open was handled before it.
+      const notified = (await restB.call("GET", "/api/v1/notifications/")).items.map((n) => n.channel_id);
+      summary.notified_channels = notified.map((id) => ({ [ids.invited]: "inner", [ids.shared]: "shared" })[id] ?? id);
+      if (notified.includes(ids.shared)) fail("bob: notified of a message in the channel he had open");
+      if (summary.notif_count !== 1) fail(`bob: notif-count is ${summary.notif_count} (want 1: the inner mention)`);
+      await shot(b, "notifications");
+      await items.first().click();
+      await waitIn(b, (id) => document.querySelector(`[data-testid="channel-view"][data-channel-id="${id}"]`),
+        ids.invited, "the inner channel open after clicking the notification");
+      await waitMessageShown(b, elsewhere);
+      await waitIn(b, () => !document.querySelector('[data-testid="notif-count"]'), null, "notif-count gone once read");
       await openChannel(a, ids.shared);
       await openChannel(b, ids.shared);
     });

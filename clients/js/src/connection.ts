@@ -54,8 +54,22 @@ export interface ConnectionEvents {
   error: (e: ServerError) => void;
 }
 
+export interface SubscribeOptions {
+  /** Ask for presence.update frames of the channel's members. Default false. */
+  presence?: boolean;
+  /** Replay from this seq until a message of the channel has been received; pass the last seq of the history loaded. */
+  sinceSeq?: number;
+  /**
+   * Default true: the user is looking at the channel, so the server notifies them of
+   * nothing in it. False for a background subscription (unread counts): mentions in
+   * the channel still bring `notification` events.
+   */
+  viewing?: boolean;
+}
+
 interface Subscription {
   presence: boolean;
+  viewing: boolean;
   sinceSeq: number | undefined;
 }
 
@@ -123,9 +137,18 @@ export class Connection {
     this.shutDown('closed');
   }
 
-  /** Remembered and re-sent after every reconnect, from the last seq seen (or opts.sinceSeq before any). */
-  subscribe(channelId: string, opts: { presence?: boolean; sinceSeq?: number } = {}): void {
-    this.subscriptions.set(channelId, { presence: opts.presence ?? false, sinceSeq: opts.sinceSeq });
+  /**
+   * Remembered and re-sent after every reconnect, from the last seq seen (or opts.sinceSeq
+   * before any). Subscribing a subscribed channel again replaces its flags (omitted ones
+   * take their defaults) and re-sends it from the last seq seen, so nothing is missed in
+   * between; a sinceSeq given before is kept unless a new one is given.
+   */
+  subscribe(channelId: string, opts: SubscribeOptions = {}): void {
+    this.subscriptions.set(channelId, {
+      presence: opts.presence ?? false,
+      viewing: opts.viewing ?? true,
+      sinceSeq: opts.sinceSeq ?? this.subscriptions.get(channelId)?.sinceSeq,
+    });
     if (this.currentState === 'open') this.transmit(this.subscribeFrame(channelId));
   }
 
@@ -319,6 +342,8 @@ export class Connection {
     const since = this.seqs.get(channelId) ?? sub?.sinceSeq;
     if (since !== undefined) frame['since_seq'] = since;
     if (sub?.presence) frame['presence'] = true;
+    // true is the server's default; only a background subscription says so.
+    if (sub?.viewing === false) frame['viewing'] = false;
     return frame;
   }
 

@@ -242,6 +242,52 @@ describe('Connection: subscriptions and recovery', () => {
     expect(s2.sentOfType('channel.unsubscribe')).toEqual([]);
   });
 
+  it('sends viewing:false for a background subscription, across reconnects, until resubscribed as viewing', async () => {
+    const { conn } = setup();
+    conn.subscribe('a', { sinceSeq: 4, viewing: false });
+    conn.subscribe('b', { viewing: true });
+    conn.connect();
+    const s1 = await openNext();
+    expect(s1.sentOfType('channel.subscribe')).toEqual([
+      { type: 'channel.subscribe', channel_id: 'a', since_seq: 4, viewing: false },
+      { type: 'channel.subscribe', channel_id: 'b' },
+    ]);
+    s1.receive(receiveFrame('a', 5));
+    s1.drop();
+    await advance(250);
+    const s2 = await openNext();
+    expect(s2.sentOfType('channel.subscribe')).toEqual([
+      { type: 'channel.subscribe', channel_id: 'a', since_seq: 5, viewing: false },
+      { type: 'channel.subscribe', channel_id: 'b' },
+    ]);
+    // Switching to viewing re-sends from the last seq seen: nothing missed, nothing twice.
+    conn.subscribe('a', { presence: true });
+    conn.subscribe('b', { viewing: false });
+    expect(s2.sentOfType('channel.subscribe').slice(2)).toEqual([
+      { type: 'channel.subscribe', channel_id: 'a', since_seq: 5, presence: true },
+      { type: 'channel.subscribe', channel_id: 'b', viewing: false },
+    ]);
+    s2.drop();
+    await advance(250);
+    const s3 = await openNext();
+    expect(s3.sentOfType('channel.subscribe')).toEqual([
+      { type: 'channel.subscribe', channel_id: 'a', since_seq: 5, presence: true },
+      { type: 'channel.subscribe', channel_id: 'b', viewing: false },
+    ]);
+  });
+
+  it('keeps the sinceSeq given earlier when a channel is subscribed again without one', async () => {
+    const { conn } = setup();
+    conn.connect();
+    const s = await openNext();
+    conn.subscribe('a', { sinceSeq: 9, viewing: false });
+    conn.subscribe('a');
+    expect(s.sentOfType('channel.subscribe')).toEqual([
+      { type: 'channel.subscribe', channel_id: 'a', since_seq: 9, viewing: false },
+      { type: 'channel.subscribe', channel_id: 'a', since_seq: 9 },
+    ]);
+  });
+
   it('subscribes and unsubscribes at once while open', async () => {
     const { conn } = setup();
     conn.connect();

@@ -6,7 +6,7 @@ import WS from 'ws';
 import { Connection } from '../src/connection.js';
 import { ApiError, NetworkError, ServerError } from '../src/errors.js';
 import { RestClient } from '../src/rest.js';
-import type { WsMessage } from '../src/types.js';
+import type { Notification, WsMessage } from '../src/types.js';
 import { connectionFor, countingWebSocket, gate, signUp, uniqueName, waitFor } from './helpers.js';
 import type { Account } from './helpers.js';
 import { startServer } from './server.js';
@@ -215,6 +215,45 @@ describe('against a running server', () => {
     await waitFor('joined', () => joined.length === 1);
     expect(joined).toEqual([{ channel_id: secret.id }]);
     expect((await bob.rest.getChannel(secret.id)).viewer_role).toBe('member');
+  });
+
+  it('a background subscription (viewing:false) is notified of mentions; a viewing one is not', async () => {
+    const alice = await signUp(server, 'alice');
+    const bob = await signUp(server, 'bob');
+    const watched = await alice.rest.createChannel({ name: uniqueName('mentions') });
+    const other = await alice.rest.createChannel({ name: uniqueName('marker') });
+    await bob.rest.joinChannel(watched.id);
+    await bob.rest.joinChannel(other.id);
+    const cb = track(connectionFor(server, bob));
+    const notified: Notification[] = [];
+    cb.on('notification', (n) => notified.push(n));
+    const subscribed = recordSubscribed(cb);
+    const got = recordMessages(cb);
+    cb.subscribe(watched.id, { sinceSeq: 0, viewing: false });
+    cb.subscribe(other.id, { sinceSeq: 0, viewing: false });
+    cb.connect();
+    await waitFor('subscribed in the background', () => subscribed.length === 2);
+    const mention = (channelId: string, text: string) =>
+      alice.rest.sendMessage({ channel_id: channelId, content: `@${bob.user.username} ${text}` });
+
+    await mention(watched.id, 'first');
+    const first = await waitFor('a notification while in the background', () => notified[0]);
+    expect(first).toMatchObject({ type: 'mention', channel_id: watched.id, count: 1, is_read: false });
+    expect(first.text).toContain('first');
+
+    cb.subscribe(watched.id, { viewing: true });
+    await waitFor('subscribed as viewing', () => subscribed.length === 3);
+    await mention(watched.id, 'second');
+    // The notifier handles messages in the order they were written: once the
+    // mention in the other channel is notified, the second one was handled.
+    await mention(other.id, 'marker');
+    const marker = await waitFor('the marker notification', () => notified[1]);
+    expect(marker).toMatchObject({ channel_id: other.id });
+    expect(notified).toHaveLength(2);
+
+    // The resubscribe went on from the last seq seen: each message once.
+    await waitFor('all three messages', () => got.length === 3);
+    expect(got.filter((m) => m.channel_id === watched.id).map((m) => m.seq)).toEqual([1, 2]);
   });
 
   it('a logout elsewhere closes the socket (4001), the ticket is refused, and the Connection stops for good', async () => {

@@ -51,7 +51,7 @@ export class OpenChannel extends Emitter {
 
 const MARK_READ_DELAY_MS = 400;
 // The gateway allows 100 subscriptions per socket; the open channel needs one more.
-const MAX_SUBSCRIPTIONS = 99;
+const MAX_BACKGROUND = 99;
 
 function entryOf(channel: Channel): ChannelEntry {
   const role = channel.viewer_role;
@@ -71,6 +71,8 @@ export class Chat extends Emitter {
   private readonly offs: Array<() => void> = [];
   private readonly readTimers = new Map<string, ReturnType<typeof setTimeout>>();
   private readonly readSeq = new Map<string, number>();
+  /** Member channels subscribed for their unread counts (the open one may be another). */
+  private readonly background = new Set<string>();
   private disposed = false;
 
   constructor(
@@ -131,7 +133,11 @@ export class Chat extends Emitter {
       c.on('membership', (e) => this.onMembership(e)),
       c.on('error', (e) => showError(e)),
     );
-    const onVisible = () => this.maybeMarkRead();
+    const onVisible = () => {
+      // In another tab the open channel is not being looked at: mentions in it notify.
+      if (this.open && this.entry(this.open.id)) this.subscribeChannel(this.open.id);
+      this.maybeMarkRead();
+    };
     document.addEventListener('visibilitychange', onVisible);
     this.offs.push(() => document.removeEventListener('visibilitychange', onVisible));
   }
@@ -175,11 +181,30 @@ export class Chat extends Emitter {
     if (this.disposed) return;
     this.entries = channels.map(entryOf);
     this.channelsLoaded = true;
-    let n = 0;
-    for (const e of this.entries) {
-      if (e.member && n++ < MAX_SUBSCRIPTIONS) this.conn.subscribe(e.channel.id, { presence: true, sinceSeq: e.channel.last_seq });
-    }
+    for (const e of this.entries) if (e.member) this.watch(e.channel.id, e.channel.last_seq);
     this.emit();
+  }
+
+  /** Keeps the unread count of a member channel live, while there is room for its subscription. */
+  private watch(id: string, sinceSeq: number): void {
+    if (this.background.size >= MAX_BACKGROUND && !this.background.has(id)) return;
+    this.background.add(id);
+    this.subscribeChannel(id, sinceSeq);
+  }
+
+  private unwatch(id: string): void {
+    this.background.delete(id);
+    this.conn.unsubscribe(id);
+  }
+
+  /**
+   * (Re)subscribes a channel as it is now: the open channel with presence, and viewing
+   * while the tab is visible; any other in the background (viewing:false), so that the
+   * user is still notified of mentions there.
+   */
+  private subscribeChannel(id: string, sinceSeq?: number): void {
+    const open = this.open?.id === id;
+    this.conn.subscribe(id, { presence: open, viewing: open && document.visibilityState === 'visible', sinceSeq });
   }
 
   private async refreshChannel(id: string): Promise<void> {
@@ -221,7 +246,7 @@ export class Chat extends Emitter {
       if (this.disposed || this.entry(id)?.member) return;
       const e = entryOf(channel);
       this.entries = this.entry(id) ? this.entries.map((x) => (x.channel.id === id ? e : x)) : [...this.entries, e];
-      if (e.member) this.conn.subscribe(id, { presence: true, sinceSeq: this.conn.lastSeq(id) ?? channel.last_seq });
+      if (e.member) this.watch(id, channel.last_seq);
       this.emit();
     } catch (err) {
       // Removed again before the fetch (403/404): nothing to show.
@@ -235,7 +260,7 @@ export class Chat extends Emitter {
     const name = this.entry(id)?.channel.name;
     const reason = e.reason === 'deleted' ? 'was deleted' : 'is no longer available to you';
     this.entries = this.entries.filter((x) => x.channel.id !== id);
-    this.conn.unsubscribe(id);
+    this.unwatch(id);
     if (this.open?.id === id) openChannel(null);
     showError(`#${name ?? 'channel'} ${reason}`);
     this.emit();
@@ -277,11 +302,14 @@ export class Chat extends Emitter {
   async select(id: string | null): Promise<void> {
     if (this.open?.id === id) return;
     const prev = this.open;
+    this.open = null;
     if (prev) {
       prev.typing.clear();
-      if (!this.entry(prev.id)?.member) this.conn.unsubscribe(prev.id);
+      if (this.background.has(prev.id)) this.subscribeChannel(prev.id);
+      else this.conn.unsubscribe(prev.id);
     }
-    this.open = null;
+    // Only the open channel asks for presence: statuses of other channels' members would go stale.
+    this.presence.clear();
     this.emit();
     if (!id) return;
     const open = new OpenChannel(id, new MessageStore(this.rest, id, null));
@@ -302,7 +330,7 @@ export class Chat extends Emitter {
         return;
       }
     }
-    if (!e.member) this.conn.subscribe(id, { presence: true, sinceSeq: e.channel.last_seq });
+    this.subscribeChannel(id, e.channel.last_seq);
     this.emit();
     await Promise.all([open.store.loadLatest().catch(showError), this.loadMembers(open)]);
   }
@@ -322,7 +350,7 @@ export class Chat extends Emitter {
   async createChannel(b: { name: string; description?: string; is_private: boolean }): Promise<Channel> {
     const channel = await this.rest.createChannel(b);
     this.entries = [...this.entries, { channel, member: true, role: 'owner', unread: 0 }];
-    this.conn.subscribe(channel.id, { presence: true, sinceSeq: channel.last_seq });
+    this.watch(channel.id, channel.last_seq);
     this.emit();
     return channel;
   }
@@ -331,13 +359,14 @@ export class Chat extends Emitter {
     const m = await this.rest.joinChannel(id);
     const e = this.entry(id);
     if (e) this.setEntry(id, { member: true, role: m.role, channel: { ...e.channel, member_count: e.channel.member_count + 1 } });
-    this.conn.subscribe(id, { presence: true, sinceSeq: this.conn.lastSeq(id) ?? e?.channel.last_seq ?? 0 });
+    this.watch(id, e?.channel.last_seq ?? 0);
     if (this.open?.id === id) await this.loadMembers(this.open);
   }
 
   async leave(id: string): Promise<void> {
     await this.rest.leaveChannel(id, this.me.id);
     const e = this.entry(id);
+    this.background.delete(id);
     if (e?.channel.is_private) {
       this.entries = this.entries.filter((x) => x.channel.id !== id);
       this.conn.unsubscribe(id);
