@@ -137,7 +137,7 @@ void hub_fanout(benchmark::State& state) {
     hub.attach(s);
     // The caller of add() holds one interest per subscription.
     asio::co_spawn(w.ctx, w.interests.acquire(w.channel.id), rethrow);
-    hub.add(s, w.channel.id, through, false, false);
+    hub.add(s, w.channel.id, through, false, false, true);
     subs.push_back(std::move(s));
   }
   w.ctx.restart();
