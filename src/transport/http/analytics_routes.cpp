@@ -259,8 +259,6 @@ handler guarded(analytics_context& ctx, analytics_handler h) {
   };
 }
 
-task<response> file(const static_files& files, std::string name, const request& req) { co_return files.get(name, req); }
-
 }  // namespace
 
 void add_analytics_routes(router& r, analytics_context& ctx) {
@@ -275,12 +273,11 @@ void add_analytics_routes(router& r, analytics_context& ctx) {
   r.add("GET", "/", [&ctx](request&) { return root(ctx); });
   r.add("GET", "/health", [&ctx](request&) { return health(ctx); });
   r.add("GET", "/metrics", [](request&) -> task<response> { co_return prometheus_metrics(); });
-  r.add("GET", "/openapi.json", [files](request& q) { return file(*files, "openapi.json", q); });
-  r.add("GET", "/docs", [files](request& q) { return file(*files, "swagger.html", q); });
-  r.add("GET", "/docs/assets/{name}", [files](request& q) { return file(*files, "docs/" + q.param("name"), q); });
-  r.add("GET", "/dashboard", [files](request& q) { return file(*files, "dashboard", q); });
-  r.add("GET", "/dashboard/assets/{name}",
-        [files](request& q) { return file(*files, "dashboard/" + q.param("name"), q); });
+  r.add("GET", "/openapi.json", serve(files, "openapi.json"));
+  r.add("GET", "/docs", serve(files, "swagger.html"));
+  r.add("GET", "/docs/assets/{name}", serve(files, "docs/", "name"));
+  r.add("GET", "/dashboard", serve(files, "dashboard"));
+  r.add("GET", "/dashboard/assets/{name}", serve(files, "dashboard/", "name"));
   r.add("GET", "/metrics/messages", guarded(ctx, messages));
   r.add("GET", "/metrics/presence", guarded(ctx, presence));
   r.add("GET", "/metrics/channels/top/active", guarded(ctx, top_channels));

@@ -18,8 +18,6 @@ const static_files::header_list app_headers{
     {"Referrer-Policy", "no-referrer"},
 };
 
-task<response> file(const static_files& files, std::string name, const request& req) { co_return files.get(name, req); }
-
 task<response> config(const api_info& info) {
   boost::json::object o{{"gateway_port", info.gateway_port}};
   if (info.gateway_url.empty())
@@ -41,10 +39,10 @@ void add_app_routes(router& r, api_context& ctx) {
     files->load_dir(root + "/app", "", "public, max-age=300", app_headers);
     files->load(root + "/app/index.html", "index.html", "no-cache", app_headers);
   }
-  r.add("GET", "/app/", [files](request& q) { return file(*files, "index.html", q); });
+  r.add("GET", "/app/", serve(files, "index.html"));
   r.add("GET", "/app/config.json", [&ctx](request&) { return config(ctx.info); });
-  r.add("GET", "/app/assets/{name}", [files](request& q) { return file(*files, "assets/" + q.param("name"), q); });
-  r.add("GET", "/app/{name}", [files](request& q) { return file(*files, q.param("name"), q); });
+  r.add("GET", "/app/assets/{name}", serve(files, "assets/", "name"));
+  r.add("GET", "/app/{name}", serve(files, "", "name"));
 }
 
 }  // namespace sl::http

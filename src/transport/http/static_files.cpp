@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <string_view>
@@ -84,28 +85,29 @@ void static_files::load(const std::string& file, const std::string& name, const 
   if (!in) return;
   std::ostringstream ss;
   ss << in.rdbuf();
-  entry e;
-  e.plain.content_type = content_type_of(file);
-  e.plain.body = ss.str();
-  e.etag = etag_of(e.plain.body);
-  e.plain.header("Cache-Control", cache);
-  for (const auto& [k, v] : extra) e.plain.header(k, v);
-  if (compressible(e.plain.content_type) && e.plain.body.size() > 256) {
-    auto packed = gzip(e.plain.body);
-    if (packed.size() < e.plain.body.size()) {
-      e.plain.header("Vary", "Accept-Encoding");
-      e.gzipped = e.plain;
-      e.gzipped.body = std::move(packed);
-      e.gzipped.header("Content-Encoding", "gzip");
-    } else {
-      e.gzipped.status = 0;
-    }
-  } else {
-    e.gzipped.status = 0;
-  }
-  e.plain.header("ETag", e.etag);
-  if (e.gzipped.status != 0) e.gzipped.header("ETag", gzip_etag(e.etag));
+  auto e = std::make_unique<entry>();
+  e->plain.content_type = content_type_of(file);
+  e->plain.body = ss.str();
+  e->etag = etag_of(e->plain.body);
+  e->compressible = compressible(e->plain.content_type) && e->plain.body.size() > 256;
+  e->plain.header("Cache-Control", cache);
+  for (const auto& [k, v] : extra) e->plain.header(k, v);
+  if (e->compressible) e->plain.header("Vary", "Accept-Encoding");
+  e->plain.header("ETag", e->etag);
   by_name_.insert_or_assign(name, std::move(e));
+}
+
+const response* static_files::gzipped(const entry& e) const {
+  std::call_once(e.gzip_once, [&e] {
+    auto packed = gzip(e.plain.body);
+    if (packed.size() >= e.plain.body.size()) return;
+    e.gzipped = e.plain;
+    e.gzipped.body = std::move(packed);
+    for (auto& [k, v] : e.gzipped.headers)
+      if (k == "ETag") v = gzip_etag(e.etag);
+    e.gzipped.header("Content-Encoding", "gzip");
+  });
+  return e.gzipped.status != 0 ? &e.gzipped : nullptr;
 }
 
 void static_files::load_dir(const std::string& dir, const std::string& prefix, const std::string& cache,
@@ -119,19 +121,33 @@ void static_files::load_dir(const std::string& dir, const std::string& prefix, c
 response static_files::get(const std::string& name, const request& req) const {
   auto it = by_name_.find(name);
   if (it == by_name_.end()) return detail(404, "Not Found");
-  const auto& e = it->second;
-  const bool gz = e.gzipped.status != 0 && accepts_gzip(req.accept_encoding);
-  const auto& chosen = gz ? e.gzipped : e.plain;
+  const auto& e = *it->second;
+  const response* chosen = &e.plain;
+  if (e.compressible && accepts_gzip(req.accept_encoding))
+    if (const auto* packed = gzipped(e)) chosen = packed;
   // Either variant's tag means the client has this content.
   if (!req.if_none_match.empty() && (names(req.if_none_match, e.etag) || names(req.if_none_match, gzip_etag(e.etag)))) {
     response not_modified;
     not_modified.status = 304;
     not_modified.content_type.clear();
-    for (const auto& [k, v] : chosen.headers)
+    for (const auto& [k, v] : chosen->headers)
       if (k != "Content-Encoding") not_modified.header(k, v);
     return not_modified;
   }
-  return chosen;
+  return *chosen;
+}
+
+namespace {
+
+task<response> respond(std::shared_ptr<const static_files> files, std::string name, const request& req) {
+  co_return files->get(name, req);
+}
+
+}  // namespace
+
+handler serve(std::shared_ptr<const static_files> files, std::string name, std::string param) {
+  if (param.empty()) return [files, name](request& q) { return respond(files, name, q); };
+  return [files, name, param](request& q) { return respond(files, name + q.param(param), q); };
 }
 
 }  // namespace sl::http

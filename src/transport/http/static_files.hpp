@@ -1,15 +1,19 @@
 #pragma once
 // Files served from the share dir (API docs UI, openapi.json, the analytics
 // dashboard, the web app), read once at start-up into ready responses, each
-// with a strong ETag and, for text, a gzip variant compressed once at load.
-// Immutable after loading, so get() is thread-safe.
+// with a strong ETag and, for text, a gzip variant compressed on its first
+// request (not at start-up: the docs bundles alone are megabytes).
+// Loaded before serving; get() is then thread-safe.
 
 #include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "transport/http/message.hpp"
+#include "transport/http/router.hpp"
 
 namespace sl::http {
 
@@ -31,10 +35,17 @@ class static_files {
  private:
   struct entry {
     response plain;
-    response gzipped;  // status 0 when the file is not worth compressing
     std::string etag;
+    bool compressible = false;  // text worth compressing: Vary is set, gzip made on demand
+    mutable std::once_flag gzip_once;
+    mutable response gzipped;  // status 0 until made, or when gzip turned out no smaller
   };
-  std::map<std::string, entry> by_name_;
+  const response* gzipped(const entry& e) const;
+  std::map<std::string, std::unique_ptr<entry>> by_name_;
 };
+
+// The route handler serving `files` entry `name`, or, when `param` is given,
+// entry `name` + the value of the route's {param}.
+handler serve(std::shared_ptr<const static_files> files, std::string name, std::string param = {});
 
 }  // namespace sl::http

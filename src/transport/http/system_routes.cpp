@@ -28,8 +28,6 @@ task<response> health(api_context& ctx) {
   co_return json(db_ok ? 200 : 503, o);
 }
 
-task<response> file(const static_files& files, std::string name, const request& req) { co_return files.get(name, req); }
-
 }  // namespace
 
 void add_system_routes(router& r, api_context& ctx) {
@@ -44,10 +42,10 @@ void add_system_routes(router& r, api_context& ctx) {
   r.add("GET", "/", [&ctx](request&) { return root(ctx); });
   r.add("GET", "/health", [&ctx](request&) { return health(ctx); });
   r.add("GET", "/metrics", [](request&) -> task<response> { co_return prometheus_metrics(); });
-  r.add("GET", "/openapi.json", [files](request& q) { return file(*files, "openapi.json", q); });
-  r.add("GET", "/docs", [files](request& q) { return file(*files, "swagger.html", q); });
-  r.add("GET", "/redoc", [files](request& q) { return file(*files, "redoc.html", q); });
-  r.add("GET", "/docs/assets/{name}", [files](request& q) { return file(*files, "assets/" + q.param("name"), q); });
+  r.add("GET", "/openapi.json", serve(files, "openapi.json"));
+  r.add("GET", "/docs", serve(files, "swagger.html"));
+  r.add("GET", "/redoc", serve(files, "redoc.html"));
+  r.add("GET", "/docs/assets/{name}", serve(files, "assets/", "name"));
 }
 
 }  // namespace sl::http

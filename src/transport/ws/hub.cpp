@@ -234,18 +234,26 @@ void hub::end_channel(const state_ptr& st, std::string_view reason, const user_i
   }
 }
 
+bool hub::watched(const channel_state& st) {
+  for (const auto& [p, sub] : st.subs)
+    if (sub.presence) return true;
+  return false;
+}
+
+void hub::give_watchers(channel_state& st, const frame_ptr& f) {
+  for (auto& [p, sub] : st.subs)
+    if (sub.presence) give(sub, 0, f);
+}
+
 void hub::on_presence(const domain::broker_event& e) {
   frame_ptr frame;
   std::vector<state_ptr> stale;
   for (auto& [c, st] : channels_) {
-    bool any = false;
-    for (auto& [p, sub] : st->subs) any = any || sub.presence;
-    if (!any) continue;
+    if (!watched(*st)) continue;
     if (st->members_loaded + sv_.settings.presence_members_ttl < sv_.clk.now()) stale.push_back(st);
     if (!st->members.contains(e.actor)) continue;
     if (!frame) frame = make_frame(presence_frame(sv_.clk.now(), e.actor, e.status));
-    for (auto& [p, sub] : st->subs)
-      if (sub.presence) give(sub, 0, frame);
+    give_watchers(*st, frame);
   }
   for (auto& st : stale)
     asio::co_spawn(ex_, refresh_members(st),
@@ -256,9 +264,7 @@ void hub::on_presence(const domain::broker_event& e) {
 // channel's presence watchers until their next connect or disconnect.
 void hub::on_member_joined(const state_ptr& st, const user_id& who) {
   st->members.insert(who);
-  bool any = false;
-  for (auto& [p, sub] : st->subs) any = any || sub.presence;
-  if (!any) return;
+  if (!watched(*st)) return;
   asio::co_spawn(ex_, announce_if_online(st, who),
                  [](const std::exception_ptr& ep) { log_failure("presence of a new member failed", ep); });
 }
@@ -266,9 +272,7 @@ void hub::on_member_joined(const state_ptr& st, const user_id& who) {
 task<void> hub::announce_if_online(state_ptr st, user_id who) {
   auto online = co_await sv_.broker.online_among({who});
   if (online.empty() || st->closed) co_return;
-  auto frame = make_frame(presence_frame(sv_.clk.now(), who, domain::presence_status::online));
-  for (auto& [p, sub] : st->subs)
-    if (sub.presence) give(sub, 0, frame);
+  give_watchers(*st, make_frame(presence_frame(sv_.clk.now(), who, domain::presence_status::online)));
 }
 
 task<void> hub::refresh_members(state_ptr st) {

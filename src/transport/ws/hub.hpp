@@ -106,6 +106,9 @@ class hub {
   void drain_held(channel_state& st);
   void broadcast(channel_state& st, const frame_ptr& f, const user_id* skip_user);
   void end_channel(const state_ptr& st, std::string_view reason, const user_id* only);
+  // Whether any subscription of the channel asked for presence, and giving those a frame.
+  static bool watched(const channel_state& st);
+  void give_watchers(channel_state& st, const frame_ptr& f);
   void on_presence(const domain::broker_event& e);
   void on_member_joined(const state_ptr& st, const user_id& who);
   task<void> announce_if_online(state_ptr st, user_id who);
