@@ -497,7 +497,7 @@ function isAuthRefusal(err: unknown): boolean {
 
 // crypto.randomUUID exists only in secure contexts (https, localhost); a page
 // served over plain http elsewhere still has getRandomValues.
-function newClientMsgId(): string {
+export function newClientMsgId(): string {
   const c = globalThis.crypto;
   if (typeof c.randomUUID === 'function') return c.randomUUID();
   const b = c.getRandomValues(new Uint8Array(16));

@@ -6,8 +6,12 @@ export function channelFromHash(): string | null {
   return m ? decodeURIComponent(m[1]!) : null;
 }
 
+export function channelHref(id: string): string {
+  return `#/c/${encodeURIComponent(id)}`;
+}
+
 export function openChannel(id: string | null): void {
-  location.hash = id ? `#/c/${encodeURIComponent(id)}` : '#/';
+  location.hash = id ? channelHref(id) : '#/';
 }
 
 export function useChannelRoute(): string | null {

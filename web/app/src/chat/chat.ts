@@ -2,6 +2,7 @@ import {
   ApiError,
   Connection,
   NetworkError,
+  newClientMsgId,
   type Channel,
   type ConnectionState,
   type Member,
@@ -16,7 +17,6 @@ import { Emitter } from './emitter';
 import { MessageStore } from './messages';
 import { Notifications } from './notifications';
 import { TypingUsers } from './typing';
-import { uuid } from './uuid';
 
 export type Role = Member['role'];
 
@@ -28,7 +28,6 @@ export interface ChannelEntry {
 }
 
 export interface ConnInfo {
-  attempt: number;
   /** When the next reconnect attempt starts (ms since epoch), while reconnecting. */
   retryAt?: number;
 }
@@ -66,7 +65,7 @@ export class Chat extends Emitter {
   entries: ChannelEntry[] = [];
   channelsLoaded = false;
   connState: ConnectionState = 'idle';
-  connInfo: ConnInfo = { attempt: 0 };
+  connInfo: ConnInfo = {};
   open: OpenChannel | null = null;
   private readonly offs: Array<() => void> = [];
   private readonly readTimers = new Map<string, ReturnType<typeof setTimeout>>();
@@ -86,10 +85,7 @@ export class Chat extends Emitter {
     this.offs.push(
       c.on('state', (s, info) => {
         this.connState = s;
-        this.connInfo = {
-          attempt: info.attempt,
-          retryAt: info.delayMs !== undefined ? Date.now() + info.delayMs : undefined,
-        };
+        this.connInfo = { retryAt: info.delayMs !== undefined ? Date.now() + info.delayMs : undefined };
         document.body.dataset.conn = s;
         if (s !== 'open') {
           // Whoever went offline or stopped typing while we were away sent no frame to us;
@@ -127,7 +123,7 @@ export class Chat extends Emitter {
       c.on('notification', (n) => {
         this.notifications.receive(n);
         // Added to a channel since the list was loaded: show it in the sidebar too.
-        if (this.channelsLoaded && !this.entry(n.channel_id)) void this.loadChannels().catch(showError);
+        if (this.channelsLoaded && !this.entry(n.channel_id)) void this.onJoined(n.channel_id);
       }),
       c.on('joined', (e) => void this.onJoined(e.channel_id)),
       c.on('membership', (e) => this.onMembership(e)),
@@ -259,10 +255,15 @@ export class Chat extends Emitter {
     if (!id) return;
     const name = this.entry(id)?.channel.name;
     const reason = e.reason === 'deleted' ? 'was deleted' : 'is no longer available to you';
+    this.forget(id);
+    showError(`#${name ?? 'channel'} ${reason}`);
+  }
+
+  /** Drops a channel this user can no longer see: from the list, the subscriptions and the screen. */
+  private forget(id: string): void {
     this.entries = this.entries.filter((x) => x.channel.id !== id);
     this.unwatch(id);
     if (this.open?.id === id) openChannel(null);
-    showError(`#${name ?? 'channel'} ${reason}`);
     this.emit();
   }
 
@@ -358,7 +359,7 @@ export class Chat extends Emitter {
   async join(id: string): Promise<void> {
     const m = await this.rest.joinChannel(id);
     const e = this.entry(id);
-    if (e) this.setEntry(id, { member: true, role: m.role, channel: { ...e.channel, member_count: e.channel.member_count + 1 } });
+    if (e) this.setEntry(id, { member: true, role: m.role });
     this.watch(id, e?.channel.last_seq ?? 0);
     if (this.open?.id === id) await this.loadMembers(this.open);
   }
@@ -368,13 +369,10 @@ export class Chat extends Emitter {
     const e = this.entry(id);
     this.background.delete(id);
     if (e?.channel.is_private) {
-      this.entries = this.entries.filter((x) => x.channel.id !== id);
-      this.conn.unsubscribe(id);
-      if (this.open?.id === id) openChannel(null);
-      this.emit();
+      this.forget(id);
       return;
     }
-    if (e) this.setEntry(id, { member: false, role: null, unread: 0, channel: { ...e.channel, member_count: Math.max(0, e.channel.member_count - 1) } });
+    if (e) this.setEntry(id, { member: false, role: null, unread: 0 });
     if (this.open?.id === id) await this.loadMembers(this.open);
     else this.conn.unsubscribe(id);
   }
@@ -387,7 +385,7 @@ export class Chat extends Emitter {
 
   /** Sends over the WebSocket; the row shows at once as pending. */
   send(store: MessageStore, content: string): void {
-    const clientMsgId = uuid();
+    const clientMsgId = newClientMsgId();
     store.addPending(clientMsgId, content, this.me);
     this.conn
       .send(store.channelId, content, { parentId: store.parentId, clientMsgId })

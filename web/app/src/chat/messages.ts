@@ -74,6 +74,8 @@ export class MessageStore extends Emitter {
   atStart = false;
   /** Bumped whenever the list is replaced rather than extended (history reload). */
   generation = 0;
+  /** Bumped by every history load; a load that is no longer the latest drops its answer. */
+  private request = 0;
 
   constructor(
     private readonly rest: RestClient,
@@ -102,25 +104,36 @@ export class MessageStore extends Emitter {
 
   /** Loads the newest page (or the whole thread), replacing what is loaded. */
   async loadLatest(): Promise<void> {
+    const request = ++this.request;
     this.loading = true;
     this.emit();
     try {
       const messages = this.parentId
         ? await this.rest.replies(this.parentId)
         : await this.rest.history(this.channelId, { limit: PAGE });
-      const rows = messages.filter((m) => !m.is_deleted && this.accepts(m.parent_id)).map(rowFromMessage);
+      if (request !== this.request) return;
+      const rows = messages
+        .filter((m) => !m.is_deleted && !this.removed.has(m.id) && this.accepts(m.parent_id))
+        .map(rowFromMessage);
+      // Live rows received while the history was in flight are newer than all of it, and the
+      // connection never delivers them again: keep them.
+      const top = messages.reduce((max, m) => Math.max(max, m.seq), 0);
+      const fetched = new Set(rows.map((r) => r.id));
+      const live = this.stored.filter((r) => (r.seq ?? 0) > top && !fetched.has(r.id));
       // A send acknowledged while the history was in flight is in both: keep the stored one.
       const known = new Set(rows.map((r) => r.client_msg_id).filter(Boolean));
       this.pending = this.pending.filter((p) => !known.has(p.client_msg_id));
-      this.stored = rows;
+      this.stored = rows.concat(live);
       this.byId.clear();
-      this.index(rows);
+      this.index(this.stored);
       this.atStart = this.parentId !== null || messages.length < PAGE || (messages[0]?.seq ?? 1) <= 1;
       this.loaded = true;
       this.generation++;
     } finally {
-      this.loading = false;
-      this.commit();
+      if (request === this.request) {
+        this.loading = false;
+        this.commit();
+      }
     }
   }
 
@@ -129,10 +142,13 @@ export class MessageStore extends Emitter {
     if (this.loading || this.atStart || this.parentId) return;
     const first = this.stored[0]?.seq;
     if (first === undefined || first === null) return;
+    const request = ++this.request;
     this.loading = true;
     this.emit();
     try {
       const messages = await this.rest.history(this.channelId, { limit: PAGE, before_seq: first });
+      // A reload started meanwhile replaced the rows this page was to go before.
+      if (request !== this.request) return;
       const rows = messages
         .filter((m) => !m.is_deleted && this.accepts(m.parent_id) && !this.byId.has(m.id))
         .map(rowFromMessage);
@@ -140,8 +156,10 @@ export class MessageStore extends Emitter {
       this.stored = rows.concat(this.stored);
       this.atStart = messages.length < PAGE || (messages[0]?.seq ?? 1) <= 1;
     } finally {
-      this.loading = false;
-      this.commit();
+      if (request === this.request) {
+        this.loading = false;
+        this.commit();
+      }
     }
   }
 

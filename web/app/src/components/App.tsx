@@ -1,10 +1,13 @@
-import { RestClient, type User } from '@signalink/client';
+import { ApiError, RestClient, type User } from '@signalink/client';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { Chat } from '../chat/chat';
+import { showError } from '../toast';
 import { loadToken, saveToken } from '../token';
 import { AuthView } from './AuthView';
 import { Shell } from './Shell';
 import { Toast } from './Toast';
+
+const ME_RETRY_MS = 5000;
 
 type Phase = { kind: 'checking' } | { kind: 'out' } | { kind: 'in'; chat: Chat };
 
@@ -41,7 +44,27 @@ export function App() {
       setPhase({ kind: 'out' });
       return;
     }
-    rest.me().then(signIn, () => signOut());
+    let stopped = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const check = () => {
+      rest.me().then(
+        (me) => {
+          if (!stopped) signIn(me);
+        },
+        (err: unknown) => {
+          // A 401 has signed out already (onUnauthorized). Anything else, such as the server
+          // being unreachable, says nothing about the token: keep it and ask again.
+          if (stopped || (err instanceof ApiError && err.status === 401)) return;
+          showError(err);
+          timer = setTimeout(check, ME_RETRY_MS);
+        },
+      );
+    };
+    check();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
   }, []);
 
   async function logout(): Promise<void> {

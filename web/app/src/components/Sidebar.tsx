@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import type { Chat, ChannelEntry } from '../chat/chat';
+import { channelHref } from '../route';
 import { ChannelForm } from './ChannelForm';
 import { ChannelSigil } from './ChannelSigil';
 
@@ -42,7 +43,7 @@ export function Sidebar({ chat, openId }: Props) {
         {chat.entries.map((e) => (
           <li key={e.channel.id}>
             <a
-              href={`#/c/${encodeURIComponent(e.channel.id)}`}
+              href={channelHref(e.channel.id)}
               class={e.member ? 'channel-item' : 'channel-item not-member'}
               data-testid="channel-item"
               data-channel-id={e.channel.id}
