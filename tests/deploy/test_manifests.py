@@ -166,7 +166,11 @@ def test_compose_monitoring_mounts_the_repository_config(compose_config):
                 mounts[target] = Path(source)
     assert mounts["/etc/prometheus"] == REPO / "deploy" / "prometheus"
     assert mounts["/etc/grafana/provisioning"] == REPO / "deploy" / "grafana" / "provisioning"
-    assert mounts["/var/lib/grafana/dashboards"] == REPO / "deploy" / "grafana" / "dashboards"
+    # Grafana reads the dashboards where its provisioning file says, so the mount must be there.
+    provider = yaml.safe_load(
+        (REPO / "deploy" / "grafana" / "provisioning" / "dashboards" / "signalink.yml").read_text()
+    )["providers"][0]
+    assert mounts[provider["options"]["path"]] == REPO / "deploy" / "grafana" / "dashboards"
     assert (REPO / "deploy" / "prometheus" / "prometheus.yml").is_file()
     for source in mounts.values():
         assert source.is_dir(), source
