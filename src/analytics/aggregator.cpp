@@ -27,10 +27,7 @@ aggregator::aggregator(const boost::asio::any_io_executor& ex, domain::event_log
 
 void aggregator::start() {
   // Every series exists from the start, at 0, so that rates and alerts work.
-  metrics::facts("new");
-  metrics::facts("duplicate");
-  metrics::windows_written();
-  metrics::write_errors();
+  metrics::register_metrics();
   consumer_.start();
   writer_.start([this] { return run_writer(); }, "analytics window writer");
 }

@@ -1,11 +1,14 @@
 #pragma once
-// The analytics role's Prometheus series (registered on first use).
+// The analytics role's Prometheus series; register_metrics() creates them all
+// at 0 (the aggregator calls it when it starts).
 
 #include <prometheus/counter.h>
 
 #include <string>
 
 namespace sl::analytics::metrics {
+
+void register_metrics();
 
 // outcome: new | duplicate (an event seen before: counted once).
 prometheus::Counter& facts(const std::string& outcome);

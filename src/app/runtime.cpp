@@ -33,6 +33,7 @@
 #include "net/io_pool.hpp"
 #include "notify/courier.hpp"
 #include "notify/notifier.hpp"
+#include "observability/process_metrics.hpp"
 #include "security/argon2_hasher.hpp"
 #include "security/jwt_codec.hpp"
 #include "security/secret_key.hpp"
@@ -45,6 +46,7 @@
 #include "transport/http/server.hpp"
 #include "transport/ws/gateway.hpp"
 #include "transport/ws/gateway_routes.hpp"
+#include "transport/ws/metrics.hpp"
 #include "transport/ws/publisher.hpp"
 
 namespace sl::app {
@@ -57,6 +59,14 @@ task<std::unique_ptr<domain::store>> open_store(asio::any_io_executor ex, const 
   if (backend_of(url) == backend::postgres)
     co_return co_await storage::postgres::open(ex, storage::postgres::options{url, c.db_pool_size});
   co_return storage::sqlite::open(storage::sqlite::options{sqlite_path(url), c.sqlite_readers});
+}
+
+// The filesystem signalink_disk_*_bytes describe: the SQLite file's, or the
+// data directory's (the secret key's) with PostgreSQL.
+std::string data_path(const config& c) {
+  const auto url = c.resolved_database_url();
+  if (backend_of(url) == backend::sqlite) return std::filesystem::path(sqlite_path(url)).parent_path().string();
+  return c.resolved_data_dir().string();
 }
 
 std::vector<std::string> all_topics() {
@@ -183,6 +193,7 @@ struct process {
 };
 
 task<void> process::start(std::set<role> roles) {
+  obs::register_process_metrics(std::string(version), data_path(cfg));
   db = co_await open_store(io.context().get_executor(), cfg);
   hasher = std::make_unique<security::argon2_hasher>(
       cfg.password_hash_cost == "fast" ? security::hash_cost::fast : security::hash_cost::interactive, 2);
@@ -268,6 +279,7 @@ http::server_settings process::server_settings(int port) const {
 }
 
 void process::start_gateway() {
+  ws::metrics::register_metrics();
   ws::gateway_settings gs;
   gs.max_frame_bytes = cfg.ws_max_frame_bytes;
   gs.send_queue_bytes = cfg.ws_send_queue_bytes;

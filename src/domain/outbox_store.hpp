@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,13 @@ struct outbox_row {
   log_event event;
 };
 
+// What waits in the outbox (metrics: signalink_outbox_pending_events and
+// signalink_outbox_oldest_pending_age_seconds).
+struct outbox_backlog {
+  std::int64_t events = 0;          // rows not yet published
+  std::optional<timestamp> oldest;  // created_at of the oldest of them
+};
+
 class outbox_store {
  public:
   virtual ~outbox_store() = default;
@@ -38,6 +46,9 @@ class outbox_store {
   virtual task<void> release_relay_lease(std::string holder) = 0;
   // At most `limit` rows not yet published, oldest first (see above).
   virtual task<std::vector<outbox_row>> unpublished_outbox(std::size_t limit) = 0;
+  // Counts the unpublished rows (over the index of unpublished rows: cheap
+  // while the relay keeps up, linear in the backlog when it does not).
+  virtual task<outbox_backlog> pending_outbox() = 0;
   // Marks the rows published at `at` and gives them the next log positions,
   // in the order given.
   virtual task<void> mark_published(std::vector<std::int64_t> ids, timestamp at) = 0;

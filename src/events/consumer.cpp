@@ -33,11 +33,15 @@ std::string describe_processing(const domain::log_event& e) {
 
 consumer::consumer(asio::any_io_executor ex, domain::event_log& log, domain::outbox_store& db, const clock& clk,
                    consumer_settings s, event_handler handler)
-    : loop_(std::move(ex)), log_(log), db_(db), clock_(clk), s_(std::move(s)), handler_(std::move(handler)) {}
+    : loop_(std::move(ex)), log_(log), db_(db), clock_(clk), s_(std::move(s)), handler_(std::move(handler)) {
+  metrics::register_consumer(s_.group);
+}
 
 consumer::consumer(asio::any_io_executor ex, domain::event_log& log, domain::outbox_store& db, const clock& clk,
                    consumer_settings s, batch_handler handler)
-    : loop_(std::move(ex)), log_(log), db_(db), clock_(clk), s_(std::move(s)), batch_handler_(std::move(handler)) {}
+    : loop_(std::move(ex)), log_(log), db_(db), clock_(clk), s_(std::move(s)), batch_handler_(std::move(handler)) {
+  metrics::register_consumer(s_.group);
+}
 
 void consumer::start() {
   loop_.start([this] { return run(); }, "consumer " + s_.group);

@@ -6,6 +6,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "base/error.hpp"
+#include "events/metrics.hpp"
 
 namespace sl::events {
 namespace {
@@ -31,6 +32,7 @@ class db_stream final : public domain::event_stream {
       auto events = co_await db_.read_log(topics_, read_, max);
       if (!events.empty()) {
         read_ = events.back().offset;
+        for (const auto& e : events) metrics::events_consumed(e.topic).Increment();
         co_return events;
       }
       const auto now = std::chrono::steady_clock::now();

@@ -1,5 +1,6 @@
 #include "events/outbox_relay.hpp"
 
+#include <algorithm>
 #include <csignal>
 
 #include <boost/asio/post.hpp>
@@ -32,7 +33,9 @@ void log_published(const domain::log_event& e) {
 
 outbox_relay::outbox_relay(asio::any_io_executor ex, domain::store& db, domain::event_log& log, bool ship,
                            const clock& clk, relay_settings s)
-    : loop_(std::move(ex)), db_(db), log_(log), ship_(ship), clock_(clk), s_(std::move(s)) {}
+    : loop_(std::move(ex)), db_(db), log_(log), ship_(ship), clock_(clk), s_(std::move(s)) {
+  metrics::register_relay();
+}
 
 void outbox_relay::start() {
   loop_.start([this] { return run(); }, "outbox relay");
@@ -53,6 +56,8 @@ task<void> outbox_relay::run() {
   while (!loop_.stopping()) {
     std::string failure;
     try {
+      // Every relay counts, leader or not: a stale count would outlive a lost lease.
+      if (std::chrono::steady_clock::now() - last_backlog_ >= s_.backlog_every) co_await count_backlog();
       if (!co_await db_.hold_relay_lease(s_.holder, s_.lease_ttl)) {
         metrics::relay_leader().Set(0);
         co_await loop_.sleep(s_.lease_ttl / 3);
@@ -111,14 +116,29 @@ task<bool> outbox_relay::relay_once() {
       ::raise(SIGKILL);
     }
   }
-  co_await db_.mark_published(std::move(ids), clock_.now());
+  try {
+    co_await db_.mark_published(std::move(ids), clock_.now());
+  } catch (const std::exception&) {
+    // With the database log, marking published is producing.
+    if (!ship_) metrics::events_produce_errors().Increment(static_cast<double>(rows.size()));
+    throw;
+  }
   const auto now = clock_.now();
   for (const auto& r : rows) {
     log_published(r.event);
+    if (!ship_) metrics::events_produced(r.event.topic).Increment();
     metrics::relay_delay().Observe(std::chrono::duration<double>(now - r.event.created_at).count());
   }
   metrics::relay_published().Increment(static_cast<double>(rows.size()));
   co_return rows.size() == s_.batch;
+}
+
+task<void> outbox_relay::count_backlog() {
+  last_backlog_ = std::chrono::steady_clock::now();
+  const auto backlog = co_await db_.pending_outbox();
+  metrics::outbox_pending().Set(static_cast<double>(backlog.events));
+  const auto age = backlog.oldest ? std::chrono::duration<double>(clock_.now() - *backlog.oldest).count() : 0.0;
+  metrics::outbox_oldest_age().Set(std::max(0.0, age));
 }
 
 task<void> outbox_relay::prune() {

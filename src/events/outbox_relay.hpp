@@ -38,6 +38,7 @@ struct relay_settings {
   std::chrono::hours retention{168};            // published rows are kept this long
   std::chrono::hours processed_retention{168};  // consumers' processed event ids
   std::chrono::milliseconds prune_every{60000};
+  std::chrono::milliseconds backlog_every{10000};  // how often the outbox backlog gauges are refreshed
   // Tests only: the process kills itself (SIGKILL) after its first append
   // and before marking the batch published, the window a crash can hit.
   bool crash_after_append = false;
@@ -62,6 +63,7 @@ class outbox_relay {
   task<bool> relay_once();
   task<void> prune();
   task<void> release();  // the lease, when stopping
+  task<void> count_backlog();
 
   background_loop loop_;
   domain::store& db_;
@@ -72,6 +74,7 @@ class outbox_relay {
   relay_settings s_;
   bool nudged_ = false;  // a write committed since the last read (on the loop's executor)
   std::chrono::steady_clock::time_point last_prune_{};
+  std::chrono::steady_clock::time_point last_backlog_{};
 };
 
 }  // namespace sl::events

@@ -1,11 +1,14 @@
 #pragma once
-// The notifier role's Prometheus series (registered on first use).
+// The notifier role's Prometheus series; register_metrics() declares them
+// (the notifier calls it when made).
 
 #include <prometheus/counter.h>
 
 #include <string>
 
 namespace sl::notify::metrics {
+
+void register_metrics();
 
 // type: dm | mention | reply | channel; outcome: created | folded | duplicate.
 prometheus::Counter& notifications(const std::string& type, const std::string& outcome);

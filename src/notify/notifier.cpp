@@ -121,6 +121,7 @@ notifier::~notifier() {
 }
 
 void notifier::start() {
+  metrics::register_metrics();
   consumer_.start();
   deliveries_.start([this] { return run_deliveries(); }, "notification delivery loop");
 }

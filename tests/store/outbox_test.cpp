@@ -77,6 +77,23 @@ TEST_P(store_contract, mark_published_gives_consecutive_positions_in_the_order_g
   EXPECT_EQ(tail[0].offset, 4);
 }
 
+TEST_P(store_contract, pending_outbox_counts_unpublished_rows_and_dates_the_oldest) {
+  auto empty = run(db().pending_outbox());
+  EXPECT_EQ(empty.events, 0);
+  EXPECT_FALSE(empty.oldest);
+  const auto first = tick();
+  run(db().append_outbox({event_on("t", "k", first), event_on("t", "k", tick()), event_on("t", "k", tick())}));
+  auto rows = run(db().unpublished_outbox(100));
+  ASSERT_EQ(rows.size(), 3u);
+  auto all = run(db().pending_outbox());
+  EXPECT_EQ(all.events, 3);
+  EXPECT_EQ(all.oldest, std::optional<timestamp>(first));
+  run(db().mark_published({rows[0].id}, tick()));
+  auto rest = run(db().pending_outbox());
+  EXPECT_EQ(rest.events, 2);
+  EXPECT_EQ(rest.oldest, std::optional<timestamp>(rows[1].event.created_at));
+}
+
 TEST_P(store_contract, append_outbox_skips_a_repeated_event_but_not_its_dead_letter) {
   auto e = event_on("signalink.presence", user_id::generate().str(), tick());
   run(db().append_outbox({e, e}));

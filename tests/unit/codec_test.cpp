@@ -105,3 +105,21 @@ TEST(Codec, ServerFramesStartWithTypeAndTimestamp) {
       "offline");
   EXPECT_EQ(boost::json::parse(unsubscribed_frame(now, c, "deleted")).at("reason").as_string(), "deleted");
 }
+
+TEST(Codec, ReadsCreatedAtOfAMessageFrameWithoutParsingIt) {
+  const auto now = from_unix_micros(1'700'000'000'000'000);
+  domain::message m;
+  m.id = message_id::generate();
+  m.channel = *channel_id::parse(cid);
+  m.author = user_id::generate();
+  m.created_at = from_unix_micros(1'600'000'000'123'456);
+  // Content and metadata that look like the key must not be taken for it.
+  m.content = R"(","created_at":"2001-01-01T00:00:00.000000Z)";
+  m.metadata = boost::json::parse(R"({"created_at":"2002-02-02T00:00:00.000000Z"})");
+  m.client_msg_id = R"(x"created_at":"2003-03-03T00:00:00.000000Z)";
+  m.seq = 9;
+  const auto frame = message_frame(now, domain::message_change::created, m, "ann");
+  EXPECT_EQ(message_created_at(frame), std::optional<timestamp>(m.created_at));
+  EXPECT_EQ(message_created_at(pong_frame(now)), std::nullopt);
+  EXPECT_EQ(message_created_at(R"({"created_at":"not a time"})"), std::nullopt);
+}

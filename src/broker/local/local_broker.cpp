@@ -1,11 +1,21 @@
 #include "broker/local/local_broker.hpp"
 
+#include "broker/metrics.hpp"
+
 namespace sl::broker {
 
-void local_broker::start(domain::broker_handlers h) { handlers_ = std::move(h); }
+void local_broker::start(domain::broker_handlers h) {
+  handlers_ = std::move(h);
+  metrics::register_metrics();
+  std::lock_guard lock(mu_);
+  if (!counted_) metrics::connected_add(1);
+  counted_ = true;
+}
 
 task<void> local_broker::stop() {
   std::lock_guard lock(mu_);
+  if (counted_) metrics::connected_add(-1);
+  counted_ = false;
   stopped_ = true;
   co_return;
 }
@@ -21,7 +31,10 @@ void local_broker::publish(domain::broker_event e) {
     std::lock_guard lock(mu_);
     if (stopped_) return;
   }
-  if (handlers_.on_event) handlers_.on_event(e);
+  metrics::count_published();
+  if (!handlers_.on_event) return;
+  handlers_.on_event(e);
+  metrics::count_received();
 }
 
 task<bool> local_broker::socket_opened(user_id u) {

@@ -38,6 +38,7 @@ class local_broker final : public domain::broker {
   user_counts sockets_;
   std::unordered_map<channel_id, user_counts, uuid_hash> viewers_;                 // subscriptions per channel and user
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> claims_;  // key -> expiry
+  bool counted_ = false;  // in signalink_broker_connected, from start() to stop()
   bool stopped_ = false;
 };
 

@@ -16,7 +16,7 @@
 
 #include "base/log.hpp"
 #include "base/random.hpp"
-#include "broker/redis/detail/metrics.hpp"
+#include "broker/metrics.hpp"
 #include "broker/redis/detail/scripts.hpp"
 #include "broker/redis/detail/wire.hpp"
 #include "broker/redis/redis_connection.hpp"
@@ -191,7 +191,7 @@ void call_handler(const char* which, const Fn& fn, const Args&... args) {
 }
 
 void broker_core::set_connected(bool up) {
-  if (connected_.exchange(up, std::memory_order_acq_rel) != up) detail::connected_add(up ? 1 : -1);
+  if (connected_.exchange(up, std::memory_order_acq_rel) != up) metrics::connected_add(up ? 1 : -1);
 }
 
 void broker_core::begin(domain::broker_handlers h) {
@@ -271,7 +271,7 @@ task<void> broker_core::connect_all() {
   set_connected(true);
   connected_seen_ = true;
   if (had_outage_) {
-    detail::count_reconnect();
+    metrics::count_reconnect();
     log::info("redis broker reconnected", {{"node", s_.node_id}, {"topics", wanted_.size()}});
     call_handler("on_reconnect", handlers_.on_reconnect);
   } else {
@@ -386,20 +386,20 @@ void broker_core::deliver(std::string_view topic, std::string_view payload) {
   auto e = detail::decode_event(payload);
   // Each kind has one topic: anything else was not sent by a broker.
   if (!e || topic != topic_of(*e)) {
-    detail::count_dropped(detail::drop_reason::undecodable);
+    metrics::count_dropped(metrics::drop_reason::undecodable);
     log::debug("redis broker: dropped an undecodable message", {{"topic", std::string(topic)}});
     return;
   }
-  detail::count_received();
+  metrics::count_received();
   call_handler("on_event", handlers_.on_event, *e);
 }
 
 bool broker_core::send_event(const broker_event& e) {
   if (!cmd_ready_ || !cmd_ || !cmd_->send({"PUBLISH", topic_of(e), detail::encode_event(e)})) {
-    detail::count_dropped(detail::drop_reason::disconnected);
+    metrics::count_dropped(metrics::drop_reason::disconnected);
     return false;
   }
-  detail::count_published();
+  metrics::count_published();
   return true;
 }
 
@@ -694,6 +694,7 @@ class redis_broker final : public domain::broker {
 
 // NOLINTNEXTLINE(performance-unnecessary-value-param): the factory's signature takes executors by value, as Asio does
 std::unique_ptr<domain::broker> open_redis_broker(asio::any_io_executor ex, redis_settings s) {
+  metrics::register_metrics();
   auto ep = parse_redis_url(s.url);
   using ms = std::chrono::milliseconds;
   if (s.heartbeat_interval <= ms::zero() || s.heartbeat_ttl <= ms::zero() || s.command_timeout <= ms::zero() ||

@@ -14,6 +14,7 @@
 #include "base/log.hpp"
 #include "events/kafka/detail/client.hpp"
 #include "events/kafka/detail/handles.hpp"
+#include "events/kafka/detail/metrics.hpp"
 #include "events/kafka/detail/producer.hpp"
 #include "events/kafka/detail/queue_wakeup.hpp"
 #include "events/kafka/detail/stream.hpp"
@@ -74,6 +75,7 @@ class kafka_log final : public domain::event_log, public domain::event_sink {
  public:
   kafka_log(asio::any_io_executor ex, kafka_settings s)
       : ex_(std::move(ex)), strand_(asio::make_strand(ex_)), settings_(std::move(s)) {
+    detail::register_metrics();
     producer_ = producer::open(strand_, settings_);
     client_ = producer_->instance();
   }

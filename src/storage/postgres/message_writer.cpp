@@ -13,6 +13,7 @@
 #include "domain/events.hpp"
 #include "domain/texts.hpp"
 #include "storage/postgres/detail/array_literal.hpp"
+#include "storage/postgres/detail/metrics.hpp"
 #include "storage/postgres/detail/rows.hpp"
 #include "storage/postgres/detail/sql.hpp"
 
@@ -252,12 +253,14 @@ task<void> message_writer::commit(std::vector<item*> batch) {
 
   auto conn = co_await pool_->checkout(options_.query_timeout);
   auto results = co_await conn->exec(statements, options_.query_timeout);
+  detail::observe_write_batch(static_cast<double>(batch.size()));
   if (std::all_of(results.begin(), results.end(), [](const pg_result& r) { return r.ok(); })) {
     const int n = static_cast<int>(batch.size());
     for (int i = 0; i < n; ++i) take(batch[i]->outcome, batch[i]->error, results[1], i, n, batch[i]->msg.mentions);
     co_return;
   }
   // Nothing of the batch committed: undo, then give each message its own transaction.
+  detail::count_failed_transaction();
   log::warn("group commit failed, writing its messages one by one",
             {{"messages", batch.size()}, {"error", first_error(results)}});
   (co_await conn->exec(pg_statement(sql::rollback), options_.query_timeout)).expect_ok("postgres: rollback");

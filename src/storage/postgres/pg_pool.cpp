@@ -41,9 +41,12 @@ pg_pool::pg_pool(const asio::any_io_executor& ex, pool_options o)
       strand_(asio::make_strand(ex)),
       url_(std::move(o.url)),
       size_(std::max(1u, o.size)),
-      connect_timeout_(o.connect_timeout) {}
+      connect_timeout_(o.connect_timeout) {
+  detail::pool_max_add(size_);
+}
 
 pg_pool::~pg_pool() {
+  detail::pool_max_add(-static_cast<double>(size_));
   // Leases hold the pool, so every live connection is idle by now.
   detail::pool_gauge_add(idle, -static_cast<double>(idle_.size()));
   detail::pool_gauge_add(busy, -static_cast<double>(live_ - idle_.size()));

@@ -364,6 +364,16 @@ class pg_store final : public store {
     });
   }
 
+  task<outbox_backlog> pending_outbox() override {
+    auto r = co_await query(pg_statement(sql::pending_outbox, "pending_outbox"));
+    checked(r, "pending_outbox");
+    row_cursor c(r, 0);
+    outbox_backlog b;
+    b.events = c.integer();
+    b.oldest = c.opt_time();
+    co_return b;
+  }
+
   task<void> mark_published(std::vector<std::int64_t> ids, timestamp at) override {
     detail::array_literal list;
     for (const auto id : ids) list.add(std::to_string(id));

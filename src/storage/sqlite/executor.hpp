@@ -16,6 +16,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <chrono>
 #include <condition_variable>
 #include <exception>
 #include <memory>
@@ -59,7 +60,8 @@ class executor {
 
   class reader_lease;
   std::unique_ptr<connection> checkout();
-  void checkin(std::unique_ptr<connection> c);
+  // `started`: when the lease was taken (the read job's duration is observed).
+  void checkin(std::unique_ptr<connection> c, std::chrono::steady_clock::time_point started);
 
   std::string path_;
   connection writer_conn_;
@@ -72,6 +74,7 @@ class executor {
 
   std::mutex readers_mu_;
   std::vector<std::unique_ptr<connection>> idle_readers_;
+  unsigned readers_;
   boost::asio::thread_pool reader_pool_;
 };
 
@@ -116,12 +119,13 @@ auto executor::write(Fn fn) -> task<std::invoke_result_t<Fn&, connection&>> {
 
 class executor::reader_lease {
  public:
-  reader_lease(executor& e) : e_(e), c_(e.checkout()) {}
-  ~reader_lease() { e_.checkin(std::move(c_)); }
+  reader_lease(executor& e) : e_(e), started_(std::chrono::steady_clock::now()), c_(e.checkout()) {}
+  ~reader_lease() { e_.checkin(std::move(c_), started_); }
   connection& get() { return *c_; }
 
  private:
   executor& e_;
+  std::chrono::steady_clock::time_point started_;
   std::unique_ptr<connection> c_;
 };
 

@@ -511,6 +511,20 @@ class sqlite_store final : public store {
     });
   }
 
+  task<outbox_backlog> pending_outbox() override {
+    co_return co_await exec_.read([](connection& c) {
+      // The oldest row is the first by id: a second seek, not a scan.
+      auto st = c.prepare(
+          "SELECT count(*), (SELECT created_at FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT 1)"
+          " FROM outbox WHERE published_at IS NULL");
+      st.step();
+      outbox_backlog b;
+      b.events = st.int64(0);
+      if (!st.is_null(1)) b.oldest = rows::time_at(st, 1);
+      return b;
+    });
+  }
+
   task<void> mark_published(std::vector<std::int64_t> ids, timestamp at) override {
     co_await exec_.write([ids = std::move(ids), at](connection& c) {
       // A bare max() over the partial index is one b-tree seek; wrapped in

@@ -18,14 +18,10 @@ struct http_metrics {
   prometheus::Family<prometheus::Histogram>& latency;
 
   static http_metrics& get() {
-    static http_metrics m{prometheus::BuildCounter()
-                              .Name("signalink_http_requests_total")
-                              .Help("HTTP requests by role, route, method and status")
-                              .Register(obs::registry()),
-                          prometheus::BuildHistogram()
-                              .Name("signalink_http_request_duration_seconds")
-                              .Help("HTTP request latency by role, route and method")
-                              .Register(obs::registry())};
+    static http_metrics m{
+        obs::counter_family("signalink_http_requests_total", "HTTP requests by role, route, method and status"),
+        obs::histogram_family("signalink_http_request_duration_seconds",
+                              "HTTP request latency by role, route and method")};
     return m;
   }
 };

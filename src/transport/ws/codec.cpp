@@ -152,6 +152,19 @@ std::string message_frame(timestamp now, domain::message_change kind, const doma
   return json::serialize(o);
 }
 
+std::optional<timestamp> message_created_at(std::string_view frame) {
+  // The last occurrence is the message's own: message_frame() writes
+  // created_at after the user's content and metadata (which may hold that
+  // key), and a JSON string cannot hold an unescaped quote.
+  constexpr std::string_view key = "\"created_at\":\"";
+  const auto at = frame.rfind(key);
+  if (at == std::string_view::npos) return std::nullopt;
+  const auto start = at + key.size();
+  const auto end = frame.find('"', start);
+  if (end == std::string_view::npos) return std::nullopt;
+  return parse_iso(frame.substr(start, end - start));
+}
+
 std::string typing_frame(timestamp now, const channel_id& c, const user_id& u, std::string_view username,
                          bool is_typing) {
   auto o = head("typing.indicator", now);

@@ -48,6 +48,10 @@ std::string ack_frame(timestamp now, const std::optional<std::string>& client_ms
 // message.receive / message.updated / message.deleted.
 std::string message_frame(timestamp now, domain::message_change kind, const domain::message& m,
                           std::string_view username);
+// The message's created_at in a frame made by message_frame(), read without
+// parsing the JSON (the gateway times fan-out with it); nullopt for any
+// other frame.
+std::optional<timestamp> message_created_at(std::string_view frame);
 std::string typing_frame(timestamp now, const channel_id& c, const user_id& u, std::string_view username,
                          bool is_typing);
 std::string presence_frame(timestamp now, const user_id& u, domain::presence_status s);

@@ -1,5 +1,6 @@
 #include "transport/ws/hub.hpp"
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -193,6 +194,10 @@ void hub::on_message(const state_ptr& st, std::int64_t seq, const frame_ptr& f) 
 void hub::deliver(channel_state& st, std::int64_t seq, const frame_ptr& f) {
   st.next = seq + 1;
   for (auto& [p, sub] : st.subs) give(sub, seq, f);
+  // Once per message and hub, not per socket: every subscriber shares the
+  // frame, and the last one given it bounds the others.
+  if (const auto created = message_created_at(*f))
+    metrics::fanout_latency().Observe(std::max(0.0, std::chrono::duration<double>(sv_.clk.now() - *created).count()));
 }
 
 void hub::give(subscription& sub, std::int64_t seq, const frame_ptr& f) {

@@ -7,15 +7,39 @@
 namespace sl::ws::metrics {
 namespace {
 
-prometheus::Gauge& gauge(const char* name, const char* help) {
-  return prometheus::BuildGauge().Name(name).Help(help).Register(obs::registry()).Add({});
+prometheus::Gauge& gauge(const char* name, const char* help) { return obs::gauge_family(name, help).Add({}); }
+
+prometheus::Counter& counter(const char* name, const char* help) { return obs::counter_family(name, help).Add({}); }
+
+prometheus::Family<prometheus::Counter>& closes_family() {
+  static auto& f =
+      obs::counter_family("signalink_ws_closes_total", "WebSocket connections closed by the server, by close code");
+  return f;
 }
 
-prometheus::Counter& counter(const char* name, const char* help) {
-  return prometheus::BuildCounter().Name(name).Help(help).Register(obs::registry()).Add({});
+prometheus::Family<prometheus::Counter>& refused_family() {
+  static auto& f =
+      obs::counter_family("signalink_ws_refused_upgrades_total", "WebSocket upgrades refused, by HTTP status");
+  return f;
 }
 
 }  // namespace
+
+void register_metrics() {
+  connections();
+  subscriptions();
+  frames_received();
+  frames_sent();
+  bytes_sent();
+  closes_family();
+  slow_consumer_closes();
+  duplicates_dropped();
+  gap_fills();
+  replayed_messages();
+  idle_drops();
+  refused_family();
+  fanout_latency();
+}
 
 prometheus::Gauge& connections() {
   static auto& g = gauge("signalink_ws_connections", "Open WebSocket connections");
@@ -42,12 +66,12 @@ prometheus::Counter& bytes_sent() {
   return c;
 }
 
-prometheus::Counter& closes(std::uint16_t code) {
-  static auto& family = prometheus::BuildCounter()
-                            .Name("signalink_ws_closes_total")
-                            .Help("WebSocket connections closed by the server, by close code")
-                            .Register(obs::registry());
-  return family.Add({{"code", std::to_string(code)}});
+prometheus::Counter& closes(std::uint16_t code) { return closes_family().Add({{"code", std::to_string(code)}}); }
+
+prometheus::Counter& slow_consumer_closes() {
+  static auto& c = counter("signalink_ws_slow_consumer_closes_total",
+                           "WebSocket connections closed with 4008 because their send queue outgrew its limit");
+  return c;
 }
 
 prometheus::Counter& duplicates_dropped() {
@@ -70,12 +94,15 @@ prometheus::Counter& idle_drops() {
   return c;
 }
 
-prometheus::Counter& refused_upgrades(int status) {
-  static auto& family = prometheus::BuildCounter()
-                            .Name("signalink_ws_refused_upgrades_total")
-                            .Help("WebSocket upgrades refused, by HTTP status")
-                            .Register(obs::registry());
-  return family.Add({{"status", std::to_string(status)}});
+prometheus::Counter& refused_upgrades(int status) { return refused_family().Add({{"status", std::to_string(status)}}); }
+
+prometheus::Histogram& fanout_latency() {
+  static auto& h =
+      obs::histogram_family("signalink_ws_fanout_latency_seconds",
+                            "From a message's creation to its frame handed to the sockets of its live subscribers")
+          .Add({}, prometheus::Histogram::BucketBoundaries{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+                                                           2.5, 5, 10});
+  return h;
 }
 
 }  // namespace sl::ws::metrics

@@ -258,6 +258,7 @@ void session::close(std::uint16_t code, std::string reason) {
   auto& m = *impl_;
   if (closed()) return;
   if (code == 4008) {
+    metrics::slow_consumer_closes().Increment();
     for (auto i = m.head; i < m.queue.size(); ++i) m.queued_bytes -= m.queue[i]->size();
     m.clear_queue();
   }

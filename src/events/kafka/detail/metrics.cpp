@@ -5,21 +5,17 @@
 namespace sl::events::kafka::detail {
 namespace {
 
-prometheus::Counter& counter(const char* name, const char* help) {
-  return prometheus::BuildCounter().Name(name).Help(help).Register(obs::registry()).Add({});
-}
+prometheus::Counter& counter(const char* name, const char* help) { return obs::counter_family(name, help).Add({}); }
 
+// The produce/consume families are the database log's too (events/metrics.cpp),
+// with the same help texts: whichever log registers first names them.
 struct event_metrics {
-  prometheus::Family<prometheus::Counter>& produced = prometheus::BuildCounter()
-                                                          .Name("signalink_events_produced_total")
-                                                          .Help("Events appended to Kafka and acknowledged")
-                                                          .Register(obs::registry());
-  prometheus::Family<prometheus::Counter>& consumed = prometheus::BuildCounter()
-                                                          .Name("signalink_events_consumed_total")
-                                                          .Help("Events read from Kafka by event streams")
-                                                          .Register(obs::registry());
+  prometheus::Family<prometheus::Counter>& produced = obs::counter_family(
+      "signalink_events_produced_total", "Events appended to the event log and acknowledged, by topic");
+  prometheus::Family<prometheus::Counter>& consumed =
+      obs::counter_family("signalink_events_consumed_total", "Events read from the event log, by topic");
   prometheus::Counter& produce_errors =
-      counter("signalink_events_produce_errors_total", "Events the Kafka producer failed to deliver");
+      counter("signalink_events_produce_errors_total", "Events the event log failed to take (the relay retries them)");
   prometheus::Counter& producer_waits =
       counter("signalink_events_producer_waits_total", "Appends that waited for room in the Kafka producer queue");
   prometheus::Counter& commits = counter("signalink_events_commits_total", "Kafka consumer offset commits confirmed");
@@ -44,5 +40,6 @@ void topic_counters::add(std::string_view topic, double n) {
 void count_produce_errors(double n) { metrics().produce_errors.Increment(n); }
 void count_producer_wait() { metrics().producer_waits.Increment(); }
 void count_commit() { metrics().commits.Increment(); }
+void register_metrics() { metrics(); }
 
 }  // namespace sl::events::kafka::detail

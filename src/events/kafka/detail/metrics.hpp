@@ -33,5 +33,7 @@ void count_produce_errors(double n);
 void count_producer_wait();
 // signalink_events_commits_total: offset commits confirmed by the group coordinator.
 void count_commit();
+// Declares every family above (at start-up, so /metrics lists them at once).
+void register_metrics();
 
 }  // namespace sl::events::kafka::detail
