@@ -1,7 +1,7 @@
 """Every role's /metrics follows the metric catalog (docs/metrics.md, issue 9).
 
-A fresh `signalink serve` (all four roles in one process, SQLite, in-process
-broker, database event log) is scraped on its four ports: the output passes
+A fresh `signalink serve` (all four roles in one process, on SQLite or the
+suite's PostgreSQL, in-process broker, database event log) is scraped on its four ports: the output passes
 `promtool check metrics` (Prometheus's own linter: `_total` on counters only,
 base units, help on every family), lists every family of the catalog before
 any traffic, and the key series move once a user has sent a message over the
@@ -11,12 +11,15 @@ promtool comes from Debian's `prometheus` package (scripts/install-deps); the
 test fails, rather than skips, where it is missing.
 """
 
+import os
 import shutil
 import subprocess
 
 from conftest import arun, expect, make_client, metric_sum, poll_until
 
 WAIT = 20.0
+# The e2e suite runs on SQLite, and on PostgreSQL when SIGNALINK_TEST_DATABASE_URL is set.
+BACKEND = "postgresql" if os.environ.get("SIGNALINK_TEST_DATABASE_URL") else "sqlite"
 
 # docs/metrics.md, the families a default `serve` exports (Kafka's own
 # producer-queue and commit counters exist only with KAFKA_BOOTSTRAP_SERVERS).
@@ -91,7 +94,7 @@ def test_every_port_lists_the_catalog_and_passes_promtool(start_notify_server):
         assert value(text, "signalink_broker_connected") == 1, role
         assert metric_sum(text, "signalink_build_info") == 1, role
         assert value(text, "signalink_outbox_pending_events") is not None, role
-        assert value(text, 'signalink_db_pool_max_connections{backend="sqlite"}') >= 1, role
+        assert value(text, f'signalink_db_pool_max_connections{{backend="{BACKEND}"}}') >= 1, role
         lags = [line for line in text.splitlines() if line.startswith("signalink_consumer_lag_events{group=")]
         assert len(lags) == 2, f"{role}: one lag series per consumer group (analytics, notifier): {lags}"
 
@@ -128,8 +131,8 @@ def test_key_series_move_with_traffic(start_notify_server):
     assert grew("signalink_ws_frames_received_total") and grew("signalink_ws_frames_sent_total")
     assert grew("signalink_ws_sent_bytes_total")
     assert grew("signalink_broker_published_total") and grew("signalink_broker_received_total")
-    assert grew("signalink_db_query_duration_seconds_count", backend="sqlite")
-    assert grew("signalink_db_write_batch_size_count", backend="sqlite")
+    assert grew("signalink_db_query_duration_seconds_count", backend=BACKEND)
+    assert grew("signalink_db_write_batch_size_count", backend=BACKEND)
     assert metric_sum(api, "signalink_ws_fanout_latency_seconds_count") >= 1
     assert metric_sum(api, "process_open_fds") > 0
     assert metric_sum(api, "process_resident_memory_bytes") > 0
