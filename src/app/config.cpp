@@ -68,7 +68,8 @@ void add_options(CLI::App& cmd, config& c) {
       ->envname("ENVIRONMENT")
       ->capture_default_str();
   cmd.add_option("--app-name", c.app_name, "Application name")->envname("APP_NAME")->capture_default_str();
-  cmd.add_option("--log-level", c.log_level, "debug | info | warning | error")
+  cmd.add_option("--log-level", c.log_level,
+                 "debug | info | warning | error, then component=level items: warning,gateway=debug")
       ->envname("LOG_LEVEL")
       ->capture_default_str();
   cmd.add_option("--cors-origins", c.cors_origins, "Allowed origins, a JSON list")

@@ -39,7 +39,13 @@ int main(int argc, char** argv) {
     std::cout << "signalink " << version << "\n";
     return 0;
   }
-  sl::log::set_level(sl::log::parse_level(cfg.log_level));
+  std::string bad_level;
+  if (auto levels = sl::log::parse_spec(cfg.log_level, &bad_level)) {
+    sl::log::set_spec(*levels);
+  } else {
+    sl::log::error("invalid configuration", {{"reason", "LOG_LEVEL: " + bad_level}});
+    return 2;
+  }
   if (auto problem = validate(cfg); !problem.empty()) {
     sl::log::error("invalid configuration", {{"reason", problem}});
     return 2;

@@ -39,6 +39,7 @@
 #include "security/secret_key.hpp"
 #include "storage/postgres/pg_store.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
+#include "transport/http/admin_routes.hpp"
 #include "transport/http/analytics_api.hpp"
 #include "transport/http/api.hpp"
 #include "transport/http/notifier_api.hpp"
@@ -224,6 +225,7 @@ task<void> process::start(std::set<role> roles) {
                                          backend_of(url) == backend::postgres ? "postgresql" : "sqlite",
                                          locate_share_dir(), cfg.ws_port, cfg.gateway_public_url}});
     http::add_api_routes(api_routes, *api_ctx);
+    http::add_admin_routes(api_routes);
     api_pipeline = std::make_unique<http::pipeline>(api_routes, http::pipeline_settings{"api", cfg.cors_origin_list()});
     api_server = std::make_unique<http::server>(io, server_settings(cfg.api_port), *api_pipeline);
     api_server->start();
@@ -306,6 +308,7 @@ void process::start_gateway() {
   presence->start();
   gateway->start();
   ws::add_gateway_routes(gateway_routes, *gateway);
+  http::add_admin_routes(gateway_routes);
   gateway_pipeline =
       std::make_unique<http::pipeline>(gateway_routes, http::pipeline_settings{"gateway", cfg.cors_origin_list()});
   gateway_server = std::make_unique<http::server>(io, server_settings(cfg.ws_port), *gateway_pipeline, gateway.get());
@@ -334,6 +337,7 @@ void process::start_analytics() {
                            cfg.metrics_window_seconds, std::string(elog->name())},
       [log = elog.get()] { return log->check(); }});
   http::add_analytics_routes(analytics_routes, *analytics_ctx);
+  http::add_admin_routes(analytics_routes);
   analytics_pipeline =
       std::make_unique<http::pipeline>(analytics_routes, http::pipeline_settings{"analytics", cfg.cors_origin_list()});
   analytics_server = std::make_unique<http::server>(io, server_settings(cfg.analytics_port), *analytics_pipeline);
@@ -374,6 +378,7 @@ void process::start_notifier() {
                                                  std::string(elog->name()), ns.email_enabled},
                              [log = elog.get()] { return log->check(); }});
   http::add_notifier_routes(notifier_routes, *notifier_ctx);
+  http::add_admin_routes(notifier_routes);
   notifier_pipeline =
       std::make_unique<http::pipeline>(notifier_routes, http::pipeline_settings{"notifier", cfg.cors_origin_list()});
   notifier_server = std::make_unique<http::server>(io, server_settings(cfg.notifier_port), *notifier_pipeline);

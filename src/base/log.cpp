@@ -3,17 +3,39 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <boost/json/serialize.hpp>
 #include <cctype>
 #include <chrono>
+#include <mutex>
 
 #include "base/time.hpp"
+#include "base/trace_context.hpp"
 
 namespace sl::log {
 namespace {
 
-std::atomic<level> current{level::info};
+// Index i of `levels` is the level of component_names[i].
+constexpr std::array<std::string_view, 15> component_names{
+    "http", "gateway", "storage", "broker", "events",        "analytics", "notifier", "delivery",
+    "app",  "base",    "net",     "domain", "observability", "security",  "other"};
+constexpr std::size_t other_index = component_names.size() - 1;
+
+struct level_table {
+  level_table() {
+    for (auto& l : of) l.store(level::info);
+  }
+  std::array<std::atomic<level>, component_names.size()> of;
+};
+level_table levels;
+// The lowest level of any component: below it nothing is enabled, which is
+// all that most disabled debug lines have to find out.
+std::atomic<level> floor_level{level::info};
+
+std::mutex spec_mu;
+spec current = {};
 
 spdlog::logger& sink() {
   static auto logger = [] {
@@ -26,7 +48,37 @@ spdlog::logger& sink() {
   return *logger;
 }
 
-const char* name(level l) {
+std::size_t index_of(std::string_view component) noexcept {
+  for (std::size_t i = 0; i < component_names.size(); ++i)
+    if (component_names[i] == component) return i;
+  return other_index;
+}
+
+std::string lower(std::string_view text) {
+  std::string t;
+  for (char c : text) t.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  return t;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+std::optional<level> parse_level(std::string_view text) {
+  const std::string t = lower(trim(text));
+  if (t == "debug" || t == "trace") return level::debug;
+  if (t == "info") return level::info;
+  if (t == "warning" || t == "warn") return level::warn;
+  if (t == "error" || t == "critical") return level::error;
+  if (t == "off") return level::off;
+  return std::nullopt;
+}
+
+const char* name(level l) noexcept {
   switch (l) {
     case level::debug:
       return "debug";
@@ -42,27 +94,111 @@ const char* name(level l) {
   return "info";
 }
 
-}  // namespace
-
-level parse_level(std::string_view text) {
-  std::string t;
-  for (char c : text) t.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-  if (t == "debug" || t == "trace") return level::debug;
-  if (t == "warning" || t == "warn") return level::warn;
-  if (t == "error" || t == "critical") return level::error;
-  if (t == "off") return level::off;
-  return level::info;
+std::optional<spec> parse_spec(std::string_view text, std::string* why) {
+  auto fail = [&](std::string reason) -> std::optional<spec> {
+    if (why != nullptr) *why = std::move(reason);
+    return std::nullopt;
+  };
+  spec s;
+  bool have_base = false;
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t comma = text.find(',', start);
+    const std::string_view item = trim(text.substr(start, comma == std::string_view::npos ? comma : comma - start));
+    if (item.empty()) return fail("empty item in the level spec");
+    if (const auto eq = item.find('='); eq == std::string_view::npos) {
+      if (have_base) return fail("more than one level without a component");
+      const auto l = parse_level(item);
+      if (!l) return fail("unknown level '" + std::string(item) + "'");
+      s.base = *l;
+      have_base = true;
+    } else {
+      const std::string comp = lower(trim(item.substr(0, eq)));
+      const auto l = parse_level(item.substr(eq + 1));
+      if (std::find(component_names.begin(), component_names.end(), comp) == component_names.end())
+        return fail("unknown component '" + comp + "'");
+      if (!l) return fail("unknown level '" + std::string(trim(item.substr(eq + 1))) + "'");
+      auto it = std::find_if(s.components.begin(), s.components.end(), [&](auto& c) { return c.first == comp; });
+      if (it != s.components.end())
+        it->second = *l;
+      else
+        s.components.emplace_back(comp, *l);
+    }
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  return s;
 }
 
-void set_level(level l) { current.store(l); }
-bool enabled(level l) { return l >= current.load(std::memory_order_relaxed) && l != level::off; }
+std::string format_spec(const spec& s) {
+  std::string out = name(s.base);
+  for (const auto& [comp, l] : s.components) out.append(",").append(comp).append("=").append(name(l));
+  return out;
+}
 
-void write(level l, std::string_view msg, boost::json::object fields) {
-  if (!enabled(l)) return;
+void set_spec(const spec& s) {
+  std::lock_guard lock(spec_mu);
+  level lowest = s.base;
+  for (std::size_t i = 0; i < component_names.size(); ++i) {
+    level l = s.base;
+    for (const auto& [comp, cl] : s.components)
+      if (comp == component_names[i]) l = cl;
+    levels.of[i].store(l, std::memory_order_relaxed);
+    lowest = std::min(lowest, l);
+  }
+  floor_level.store(lowest, std::memory_order_relaxed);
+  current = s;
+}
+
+spec current_spec() {
+  std::lock_guard lock(spec_mu);
+  return current;
+}
+
+std::string_view component_of(std::string_view file) noexcept {
+  // The last "src/" that starts a path segment: __FILE__ is absolute, or
+  // relative to the build directory when ccache rewrites paths.
+  std::size_t at = file.rfind("src/");
+  while (at != std::string_view::npos && at != 0 && file[at - 1] != '/')
+    at = at == 0 ? std::string_view::npos : file.rfind("src/", at - 1);
+  if (at == std::string_view::npos) return "other";
+  std::string_view rest = file.substr(at + 4);
+  const std::string_view dir = rest.substr(0, rest.find('/'));
+  if (dir.size() == rest.size()) return "other";  // a file directly in src/
+  if (dir == "transport") {
+    rest.remove_prefix(dir.size() + 1);
+    const std::string_view sub = rest.substr(0, rest.find('/'));
+    if (sub == "ws") return "gateway";
+    if (sub == "http") return "http";
+    return "other";
+  }
+  if (dir == "notify") return "notifier";
+  return component_names[index_of(dir)];
+}
+
+const std::vector<std::string_view>& components() {
+  static const std::vector<std::string_view> all(component_names.begin(), component_names.end());
+  return all;
+}
+
+bool enabled(level l, const char* file) noexcept {
+  if (l == level::off || l < floor_level.load(std::memory_order_relaxed)) return false;
+  return l >= levels.of[index_of(component_of(file))].load(std::memory_order_relaxed);
+}
+
+void write(level l, std::string_view msg, boost::json::object fields, const char* file) {
+  const std::string_view component = component_of(file);
+  if (l == level::off || l < levels.of[index_of(component)].load(std::memory_order_relaxed)) return;
   boost::json::object line;
   line["ts"] = format_iso(system_clock{}.now());
   line["level"] = name(l);
+  line["component"] = component;
   line["msg"] = msg;
+  if (const auto* t = current_trace()) {
+    line["trace_id"] = t->trace_id_hex();
+    line["span_id"] = t->span_id_hex();
+  }
+  // Given fields win: a line about an event names the event's trace.
   for (auto& kv : fields) line[kv.key()] = std::move(kv.value());
   sink().info(boost::json::serialize(line));
 }

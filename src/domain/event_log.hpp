@@ -36,7 +36,10 @@ struct log_event {
   std::string event_type;  // message.created, presence.online...
   std::string payload;     // the JSON envelope, byte for byte
   timestamp created_at;    // when the write happened (Kafka keeps milliseconds)
-  // Extra metadata (Kafka headers); the database log keeps none.
+  // The span that wrote it (W3C traceparent; "" for none): the outbox and
+  // database log column `traceparent`, the Kafka record header `traceparent`.
+  std::string traceparent;
+  // Extra metadata (Kafka headers other than traceparent); the database log keeps none.
   std::vector<std::pair<std::string, std::string>> headers;
   // Where the event sits, set on the events a stream returns: Kafka's
   // partition and offset, or partition 0 and the database log's position.

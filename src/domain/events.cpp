@@ -4,6 +4,8 @@
 #include <boost/json/serialize.hpp>
 #include <cctype>
 
+#include "base/trace_context.hpp"
+
 namespace sl::domain::events {
 namespace {
 
@@ -18,7 +20,8 @@ boost::json::object envelope(const event_id& id, std::string_view type, timestam
 
 record finish(event_id id, std::string topic, std::string key, std::string_view type, const boost::json::object& o,
               timestamp at) {
-  return record{id, std::move(topic), std::move(key), std::string(type), boost::json::serialize(o), at};
+  return record{id, std::move(topic),     std::move(key), std::string(type), boost::json::serialize(o),
+                at, current_traceparent()};
 }
 
 }  // namespace

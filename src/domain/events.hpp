@@ -1,7 +1,9 @@
 #pragma once
 // Outbox events (contract.md section 4), built here so that every store writes
 // the same payloads. A store inserts the returned record in the transaction of
-// the write it describes.
+// the write it describes. Each record carries the current span
+// (current_traceparent(), base/trace_context.hpp) of the coroutine that built
+// it.
 
 #include <boost/json/object.hpp>
 #include <string>
@@ -19,6 +21,8 @@ struct record {
   std::string event_type;  // message.created, channel.updated...
   std::string payload;     // the JSON envelope
   timestamp created_at;
+  // The span of the write (W3C traceparent), "" when it ran outside any trace.
+  std::string traceparent;
 };
 
 inline constexpr const char* messages_topic = "signalink.messages";

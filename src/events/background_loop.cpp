@@ -6,6 +6,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "base/log.hpp"
+#include "net/traced_executor.hpp"
 
 namespace sl::events {
 namespace {
@@ -19,7 +20,8 @@ background_loop::background_loop(asio::any_io_executor ex)
 void background_loop::start(std::function<task<void>()> body, std::string what) {
   stopping_ = false;
   running_ = true;
-  asio::co_spawn(ex_, body(), [this, what = std::move(what)](const std::exception_ptr& ep) {
+  // Traced, so that a loop can run each event it handles as a span of its own.
+  asio::co_spawn(net::traced(ex_), body(), [this, what = std::move(what)](const std::exception_ptr& ep) {
     if (ep) log::error(what + " stopped", {{"error", log::describe(ep)}});
     running_ = false;
     done_.cancel();

@@ -4,6 +4,7 @@
 #include <unordered_set>
 
 #include "base/log.hpp"
+#include "base/trace_context.hpp"
 #include "events/metrics.hpp"
 
 namespace sl::events {
@@ -117,12 +118,16 @@ task<void> consumer::consume(domain::event_stream& stream) {
         done.insert(e.id.str());  // a duplicate inside one batch
       }
     }
+    end_span();
     co_await db_.record_processed(s_.group, std::move(handled), clock_.now());
     co_await stream.commit(batch);
   }
 }
 
 task<void> consumer::handle(const domain::log_event& e) {
+  // The event's work is a span of the trace that wrote it: the handler's log
+  // lines and the events it writes carry it.
+  begin_span(continue_trace(e.traceparent));
   log::info(describe_processing(e), {{"group", s_.group}, {"event_id", e.id.str()}, {"topic", e.topic}});
   auto backoff = s_.backoff_min;
   std::string error;
@@ -146,8 +151,12 @@ task<void> consumer::handle(const domain::log_event& e) {
 }
 
 task<void> consumer::handle_batch(const std::vector<domain::log_event>& batch) {
-  for (const auto& e : batch)
+  for (const auto& e : batch) {
+    begin_span(continue_trace(e.traceparent));
     log::info(describe_processing(e), {{"group", s_.group}, {"event_id", e.id.str()}, {"topic", e.topic}});
+  }
+  // What follows serves the whole batch, no one event's trace.
+  end_span();
   auto backoff = s_.backoff_min;
   for (int attempt = 1;; ++attempt) {
     std::string error;

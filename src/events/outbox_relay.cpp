@@ -7,6 +7,7 @@
 #include <boost/json/parse.hpp>
 
 #include "base/log.hpp"
+#include "base/trace_context.hpp"
 #include "events/metrics.hpp"
 
 namespace sl::events {
@@ -25,8 +26,13 @@ void log_published(const domain::log_event& e) {
       if (auto* id = v.as_object().if_contains("message_id"); id && id->is_string())
         subject = "message " + std::string(id->as_string());
   }
-  log::info("Published " + e.event_type + " event for " + subject,
-            {{"event_id", e.id.str()}, {"topic", e.topic}, {"key", e.key}});
+  boost::json::object fields{{"event_id", e.id.str()}, {"topic", e.topic}, {"key", e.key}};
+  // The line belongs to the write's trace, not to the relay's loop.
+  if (const auto t = trace_context::parse(e.traceparent)) {
+    fields["trace_id"] = t->trace_id_hex();
+    fields["span_id"] = t->span_id_hex();
+  }
+  log::info("Published " + e.event_type + " event for " + subject, std::move(fields));
 }
 
 }  // namespace

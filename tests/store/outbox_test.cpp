@@ -2,8 +2,11 @@
 // log, the relay lease, and consumer groups' positions and processed events.
 
 #include <algorithm>
+#include <boost/asio/use_future.hpp>
 #include <thread>
 
+#include "base/trace_context.hpp"
+#include "net/traced_executor.hpp"
 #include "store_fixture.hpp"
 
 namespace sl::test {
@@ -20,6 +23,38 @@ log_event event_on(std::string topic, std::string key, timestamp at) {
   e.payload = R"({"event_id":")" + e.id.str() + R"(","event_type":"presence.online","note":"ü"})";
   e.created_at = at;
   return e;
+}
+
+// Timestamps for traced_writes, one per write.
+struct write_times {
+  timestamp user, bob, channel, member, message, edit;
+};
+
+// One coroutine's writes of every kind that stores a single event (the
+// statements differ per kind on PostgreSQL), run in the span `span`.
+task<void> traced_writes(domain::store* db, trace_context span, write_times at) {
+  begin_span(span);
+  domain::new_user ann{user_id::generate(), "ann", "ann@example.com", "h", std::nullopt, at.user};
+  domain::new_user bob{user_id::generate(), "bob", "bob@example.com", "h", std::nullopt, at.bob};
+  domain::new_channel ch{channel_id::generate(), "traced",  std::nullopt, false, ann.id,
+                         member_id::generate(),  at.channel};
+  domain::new_member joined{member_id::generate(), ch.id, bob.id, domain::role::member, ann.id, at.member};
+  domain::new_message m;
+  m.id = message_id::generate();
+  m.channel = ch.id;
+  m.author = ann.id;
+  m.content = "hello";
+  m.metadata = nullptr;
+  m.now = at.message;
+  const auto id = m.id;
+  const auto made_ann = co_await db->create_user(ann);
+  const auto made_bob = co_await db->create_user(bob);
+  const auto made_channel = co_await db->create_channel(ch);
+  const auto member = co_await db->add_member(joined);
+  const auto sent = co_await db->create_message(std::move(m));
+  const auto edited = co_await db->edit_message(id, "hello again", ann.id, at.edit);
+  EXPECT_TRUE(made_ann.ok() && made_bob.ok() && made_channel.ok() && member.ok() && sent.ok());
+  EXPECT_TRUE(edited.has_value());
 }
 
 std::vector<std::int64_t> ids_of(const std::vector<domain::outbox_row>& rows) {
@@ -44,6 +79,30 @@ TEST_P(store_contract, unpublished_outbox_lists_write_events_oldest_first) {
   EXPECT_EQ(rows[2].event.key, ch.id.str());
   EXPECT_NE(rows[2].event.payload.find("\"seq\":1"), std::string::npos);
   EXPECT_EQ(run(db().unpublished_outbox(2)).size(), 2u);
+}
+
+TEST_P(store_contract, outbox_events_carry_the_span_of_the_coroutine_that_wrote_them) {
+  const auto span = trace_context::fresh();
+  const write_times at{tick(), tick(), tick(), tick(), tick(), tick()};
+  auto done =
+      boost::asio::co_spawn(net::traced(ctx_.get_executor()), traced_writes(&db(), span, at), boost::asio::use_future);
+  ctx_.restart();
+  ctx_.run();
+  done.get();
+  make_user("cyd");  // outside any trace
+
+  auto rows = run(db().unpublished_outbox(100));
+  std::vector<std::string> types;
+  for (const auto& r : rows) types.push_back(r.event.event_type);
+  ASSERT_EQ(types, (std::vector<std::string>{"user.registered", "user.registered", "channel.created", "member.added",
+                                             "message.created", "message.edited", "user.registered"}));
+  for (std::size_t i = 0; i + 1 < rows.size(); ++i) EXPECT_EQ(rows[i].event.traceparent, span.traceparent()) << i;
+  EXPECT_EQ(rows.back().event.traceparent, "");
+  // The database log reads it back too.
+  run(db().mark_published(ids_of(rows), tick()));
+  const auto log = run(db().read_log({"signalink.messages", "signalink.analytics"}, 0, 100));
+  ASSERT_FALSE(log.empty());
+  EXPECT_EQ(log.front().traceparent, span.traceparent());
 }
 
 TEST_P(store_contract, mark_published_gives_consecutive_positions_in_the_order_given) {

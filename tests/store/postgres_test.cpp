@@ -54,10 +54,10 @@ TEST_P(postgres_store, migrations_apply_once_even_from_concurrent_starters) {
   EXPECT_EQ(failures, 0);
   EXPECT_EQ(done, 3);
   const std::vector<std::string> all{"0001_init.sql", "0002_event_log.sql", "0003_analytics.sql",
-                                     "0004_notifications.sql"};
+                                     "0004_notifications.sql", "0005_trace_context.sql"};
   EXPECT_EQ(database_.query("SELECT version FROM schema_migrations ORDER BY version"), all);
   run(ctx_, pg::migrate(ctx_.get_executor(), database_.url()));
-  EXPECT_EQ(database_.query("SELECT count(*) FROM schema_migrations"), std::vector<std::string>{"4"});
+  EXPECT_EQ(database_.query("SELECT count(*) FROM schema_migrations"), std::vector<std::string>{"5"});
   EXPECT_EQ(database_.query("SELECT count(*) FROM outbox"), std::vector<std::string>{"0"});
 }
 

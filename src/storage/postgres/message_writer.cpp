@@ -10,6 +10,7 @@
 
 #include "base/log.hpp"
 #include "base/time.hpp"
+#include "base/trace_context.hpp"
 #include "domain/events.hpp"
 #include "domain/texts.hpp"
 #include "storage/postgres/detail/array_literal.hpp"
@@ -26,6 +27,7 @@ struct message_writer::item {
   enum class state { queued, leading, in_flight, done };
 
   domain::new_message msg;
+  std::string traceparent;  // of the submitting coroutine: its event carries it
   asio::steady_timer timer;
   state st = state::queued;
   std::optional<result<domain::created_message>> outcome;
@@ -49,9 +51,10 @@ struct created_event {
   std::string_view tail() const { return std::string_view(record.payload).substr(tail_begin); }
 };
 
-created_event make_event(const domain::new_message& m) {
+created_event make_event(const domain::new_message& m, const std::string& traceparent) {
   const auto draft = domain::as_created(m, seq_stand_in);
   created_event ev{domain::events::message_event("message.created", draft, m.author, m.now)};
+  ev.record.traceparent = traceparent;
   const std::string key = "\"seq\":";
   const std::string marker = key + std::to_string(seq_stand_in);
   // The last occurrence: user metadata comes before the envelope's seq.
@@ -86,23 +89,28 @@ bool holds_nul(const domain::new_message& m) {
 }
 
 // One message in its own statement (sql::create_message): a failed batch's retry.
-pg_statement make_statement(const domain::new_message& m) {
-  const auto ev = make_event(m);
+pg_statement make_statement(const domain::new_message& m, const std::string& traceparent) {
+  const auto ev = make_event(m, traceparent);
   pg_statement s(sql::create_message, "create_message");
   s.id(m.id).id(m.channel).id(m.author).text(m.content).text(domain::to_string(m.type));
   s.text_or_null(metadata_text(m));
   s.id_or_null(m.parent).text_or_null(m.client_msg_id).time(m.now);
   s.id(ev.record.id).text(ev.record.topic).text(ev.record.key).text(ev.record.event_type);
   s.text(ev.head()).text(ev.tail()).text_or_null(mentions_text(m));
+  s.text_or_null(traceparent.empty() ? std::nullopt : std::optional(traceparent));
   return s;
 }
 
 // The whole batch in one statement (sql::create_messages): one array per column.
-pg_statement make_batch_statement(const std::vector<const domain::new_message*>& batch) {
+// `traceparents[i]` belongs to `batch[i]`.
+pg_statement make_batch_statement(const std::vector<const domain::new_message*>& batch,
+                                  const std::vector<const std::string*>& traceparents) {
   detail::array_literal ids, channels, authors, contents, types, metadata, parents, client_ids, times, event_ids,
-      topics, keys, event_types, heads, tails, mentions;
-  for (const domain::new_message* m : batch) {
-    const auto ev = make_event(*m);
+      topics, keys, event_types, heads, tails, mentions, traces;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const domain::new_message* m = batch[i];
+    const std::string& traceparent = *traceparents[i];
+    const auto ev = make_event(*m, traceparent);
     ids.add(m->id.str());
     channels.add(m->channel.str());
     authors.add(m->author.str());
@@ -122,10 +130,11 @@ pg_statement make_batch_statement(const std::vector<const domain::new_message*>&
     heads.add(ev.head());
     tails.add(ev.tail());
     mentions.add_or_null(mentions_text(*m));
+    traces.add_or_null(traceparent.empty() ? std::nullopt : std::optional(traceparent));
   }
   pg_statement s(sql::create_messages, "create_messages");
   for (const auto* column : {&ids, &channels, &authors, &contents, &types, &metadata, &parents, &client_ids, &times,
-                             &event_ids, &topics, &keys, &event_types, &heads, &tails, &mentions})
+                             &event_ids, &topics, &keys, &event_types, &heads, &tails, &mentions, &traces})
     s.text(column->str());
   return s;
 }
@@ -178,13 +187,16 @@ message_writer::message_writer(std::shared_ptr<pg_pool> pool, writer_options o)
 
 task<result<domain::created_message>> message_writer::submit(domain::new_message m) {
   // co_spawn needs a default-constructible value: the outcome travels boxed.
-  auto boxed = co_await asio::co_spawn(strand_, enqueue(shared_from_this(), std::move(m)), asio::use_awaitable);
+  // The writer runs on its strand, outside the caller's trace: the span goes along.
+  auto boxed = co_await asio::co_spawn(strand_, enqueue(shared_from_this(), std::move(m), current_traceparent()),
+                                       asio::use_awaitable);
   co_return std::move(*boxed);
 }
 
 task<std::optional<result<domain::created_message>>> message_writer::enqueue(std::shared_ptr<message_writer> self,
-                                                                             domain::new_message m) {
-  item it{std::move(m), asio::steady_timer(self->strand_)};
+                                                                             domain::new_message m,
+                                                                             std::string traceparent) {
+  item it{std::move(m), std::move(traceparent), asio::steady_timer(self->strand_)};
   self->queue_.push_back(&it);
   if (self->leaders_ < self->options_.parallel_batches) {
     ++self->leaders_;
@@ -244,11 +256,16 @@ task<void> message_writer::commit(std::vector<item*> batch) {
   });
   if (batch.empty()) co_return;
   std::vector<const domain::new_message*> messages;
+  std::vector<const std::string*> traceparents;
   messages.reserve(batch.size());
-  for (const item* it : batch) messages.push_back(&it->msg);
+  traceparents.reserve(batch.size());
+  for (const item* it : batch) {
+    messages.push_back(&it->msg);
+    traceparents.push_back(&it->traceparent);
+  }
   std::vector<pg_statement> statements;
   statements.emplace_back(sql::begin);
-  statements.push_back(make_batch_statement(messages));
+  statements.push_back(make_batch_statement(messages, traceparents));
   statements.emplace_back(sql::commit);
 
   auto conn = co_await pool_->checkout(options_.query_timeout);
@@ -265,7 +282,7 @@ task<void> message_writer::commit(std::vector<item*> batch) {
             {{"messages", batch.size()}, {"error", first_error(results)}});
   (co_await conn->exec(pg_statement(sql::rollback), options_.query_timeout)).expect_ok("postgres: rollback");
   for (item* it : batch) {
-    const auto s = make_statement(it->msg);
+    const auto s = make_statement(it->msg, it->traceparent);
     auto r = co_await conn->exec(s, options_.query_timeout);
     // The same client_msg_id committed elsewhere meanwhile: now it reads as a duplicate.
     if (!r.ok() && r.sqlstate() == unique_violation && r.constraint() == sql::client_msg_constraint)

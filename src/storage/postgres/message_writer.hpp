@@ -79,7 +79,7 @@ class message_writer : public std::enable_shared_from_this<message_writer> {
 
   message_writer(std::shared_ptr<pg_pool> pool, writer_options o);
   static task<std::optional<result<domain::created_message>>> enqueue(std::shared_ptr<message_writer> self,
-                                                                      domain::new_message m);
+                                                                      domain::new_message m, std::string traceparent);
   // Leader: commits one batch from the front of the queue, then hands over.
   task<void> lead();
   task<void> commit(std::vector<item*> batch);

@@ -66,7 +66,7 @@ constexpr const char* muted_sql =
 
 // $1 low, $2 high, $3 channel id, $4 name, $5 a, $6 a's membership, $7 b, $8
 // b's membership, $9 now, $10..$14 the outbox rows (arrays: event ids,
-// topics, keys, types, payloads). Nothing but the pair's row is attempted
+// topics, keys, types, payloads), $15 their traceparent or NULL. Nothing but the pair's row is attempted
 // when the pair exists (or a concurrent open just created it: the insert
 // waits for that transaction and then does nothing). The channel row comes
 // after its direct_channels row in the statement: foreign keys are checked
@@ -82,7 +82,7 @@ constexpr const char* create_direct_sql =
     "  SELECT x.id, c.id, x.user_id, 'member', $9::timestamptz"
     "  FROM c, (VALUES ($6::uuid, $5::uuid), ($8::uuid, $7::uuid)) AS x(id, user_id)), "
     "ob AS (" SL_PG_OUTBOX_INSERT
-    "SELECT e.event_id, e.topic, e.event_key, e.event_type, e.payload, $9::timestamptz"
+    "SELECT e.event_id, e.topic, e.event_key, e.event_type, e.payload, $9::timestamptz, $15::text"
     "  FROM c, unnest($10::uuid[], $11::text[], $12::text[], $13::text[], $14::text[])"
     "    WITH ORDINALITY AS e(event_id, topic, event_key, event_type, payload, ord) ORDER BY e.ord) "
     "SELECT count(*) FROM c";
@@ -127,7 +127,7 @@ constexpr const char* lock_recipients_sql =
 // a new notification, $4 type, $5 channel, $6 message, $7 actor or NULL, $8
 // text, $9 coalescing window start, $10 now, $11 deliveries due at, $12 owes
 // webhooks, $13 owes an email, $14..$18 outbox id/topic/key/type/payload of
-// notification.created. Returns one row: the outcome, then the notification
+// notification.created, $19 its traceparent or NULL. Returns one row: the outcome, then the notification
 // (for a duplicate whose notification is gone since, rebuilt from the
 // decision under the id the receipt names).
 constexpr const char* record_notification_sql =
@@ -155,7 +155,7 @@ constexpr const char* record_notification_sql =
     "  SELECT sl_uuid_v7(), made.id, 'email', NULL, u.email, $11::timestamptz, $10::timestamptz, $10::timestamptz"
     "  FROM made JOIN users u ON u.id = made.user_id WHERE $13::boolean), "
     "ob AS (" SL_PG_OUTBOX_INSERT
-    "SELECT $14::uuid, $15, $16, $17, $18, $10::timestamptz FROM made) "
+    "SELECT $14::uuid, $15, $16, $17, $18, $10::timestamptz, $19::text FROM made) "
     "SELECT 'created', " SL_PG_NOTIFICATION_COLUMNS
     " FROM made n "
     "UNION ALL SELECT 'folded', " SL_PG_NOTIFICATION_COLUMNS
@@ -272,6 +272,7 @@ pg_statement record_statement(event_id source, const notify::new_notification& n
   s.id(source).id(n.recipient).id(n.id).text(notify::to_string(n.type)).id(n.channel).id(n.message);
   s.id_or_null(n.actor).text(n.text).time(window_start).time(now).time(due).boolean(n.webhooks).boolean(n.email);
   s.id(ev.id).text(ev.topic).text(ev.key).text(ev.event_type).text(ev.payload);
+  s.text_or_null(ev.traceparent.empty() ? std::nullopt : std::optional(ev.traceparent));
   return s;
 }
 
@@ -371,6 +372,8 @@ task<domain::channel> pg_notifications::open_direct(domain::new_direct d) {
   pg_statement create(create_direct_sql, "notify_create_direct");
   create.id(low).id(high).id(d.id).text(d.name).id(d.a).id(d.a_membership).id(d.b).id(d.b_membership).time(d.now);
   for (const auto* a : {&ids, &topics, &keys, &types, &payloads}) create.text(a->str());
+  // One request wrote all three: they share its span.
+  create.text_or_null(events[0].traceparent.empty() ? std::nullopt : std::optional(events[0].traceparent));
   std::vector<pg_statement> statements;
   statements.push_back(std::move(create));
   // A separate statement sees the row a concurrent open committed meanwhile.

@@ -25,9 +25,10 @@ using duration = std::chrono::steady_clock::duration;
 
 constexpr std::chrono::seconds migration_timeout{120};
 
-// The outbox columns of a CTE statement (6 parameters).
+// The outbox columns of a CTE statement (7 parameters, the traceparent NULL when empty).
 void add_event(pg_statement& s, const events::record& e) {
   s.id(e.id).text(e.topic).text(e.key).text(e.event_type).text(e.payload).time(e.created_at);
+  s.text_or_null(e.traceparent.empty() ? std::nullopt : std::optional(e.traceparent));
 }
 
 pg_statement outbox_statement(const events::record& e) {
@@ -51,6 +52,7 @@ log_event read_log_event(row_cursor& c) {
   e.event_type = c.text();
   e.payload = c.text();
   e.created_at = c.time();
+  e.traceparent = c.opt_text().value_or("");
   return e;
 }
 
@@ -384,7 +386,7 @@ class pg_store final : public store {
 
   task<void> append_outbox(std::vector<log_event> events) override {
     if (events.empty()) co_return;
-    detail::array_literal ids, topics, keys, types, payloads, times;
+    detail::array_literal ids, topics, keys, types, payloads, times, traces;
     for (const auto& e : events) {
       ids.add(e.id.str());
       topics.add(e.topic);
@@ -392,9 +394,11 @@ class pg_store final : public store {
       types.add(e.event_type);
       payloads.add(e.payload);
       times.add(format_iso(e.created_at));
+      traces.add_or_null(e.traceparent.empty() ? std::nullopt : std::optional(e.traceparent));
     }
     pg_statement s(sql::append_outbox, "append_outbox");
     s.text(ids.str()).text(topics.str()).text(keys.str()).text(types.str()).text(payloads.str()).text(times.str());
+    s.text(traces.str());
     checked(co_await query(s), "append_outbox");
   }
 

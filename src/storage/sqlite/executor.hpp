@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "base/task.hpp"
+#include "base/trace_context.hpp"
 #include "net/offload.hpp"
 #include "storage/sqlite/connection.hpp"
 
@@ -82,9 +83,15 @@ template <typename T, typename Fn, typename Handler>
 struct executor::typed_job final : executor::job {
   using value_type = std::conditional_t<std::is_void_v<T>, bool, std::optional<T>>;
   typed_job(Fn f, Handler h)
-      : fn(std::move(f)), handler(std::move(h)), work(boost::asio::get_associated_executor(handler)) {}
+      : fn(std::move(f)),
+        handler(std::move(h)),
+        work(boost::asio::get_associated_executor(handler)),
+        trace{current_trace() != nullptr ? std::optional(*current_trace()) : std::nullopt} {}
 
   void run(connection& c) override {
+    // The writer thread runs the job in its caller's span: the events it
+    // builds and the lines it logs belong to the request that asked.
+    trace_scope scope(&trace);
     if constexpr (std::is_void_v<T>) {
       fn(c);
       value = true;
@@ -102,6 +109,7 @@ struct executor::typed_job final : executor::job {
   Handler handler;
   boost::asio::executor_work_guard<boost::asio::associated_executor_t<Handler>> work;
   value_type value{};
+  trace_slot trace;
 };
 
 template <typename Fn>

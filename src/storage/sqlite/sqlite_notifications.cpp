@@ -73,8 +73,10 @@ std::string truncated(std::string error) {
 
 void insert_event(connection& c, const events::record& e) {
   c.prepare(
-       "INSERT INTO outbox (event_id, topic, event_key, event_type, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)")
-      .bind_all(e.id.str(), e.topic, e.key, e.event_type, e.payload, micros(e.created_at))
+       "INSERT INTO outbox (event_id, topic, event_key, event_type, payload, created_at, traceparent)"
+       " VALUES (?, ?, ?, ?, ?, ?, ?)")
+      .bind_all(e.id.str(), e.topic, e.key, e.event_type, e.payload, micros(e.created_at),
+                e.traceparent.empty() ? std::nullopt : std::optional(e.traceparent))
       .exec();
 }
 

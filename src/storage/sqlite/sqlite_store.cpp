@@ -20,8 +20,10 @@ using rows::micros;
 
 void insert_event(connection& c, const events::record& e) {
   c.prepare(
-       "INSERT INTO outbox (event_id, topic, event_key, event_type, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)")
-      .bind_all(e.id.str(), e.topic, e.key, e.event_type, e.payload, micros(e.created_at))
+       "INSERT INTO outbox (event_id, topic, event_key, event_type, payload, created_at, traceparent)"
+       " VALUES (?, ?, ?, ?, ?, ?, ?)")
+      .bind_all(e.id.str(), e.topic, e.key, e.event_type, e.payload, micros(e.created_at),
+                e.traceparent.empty() ? std::nullopt : std::optional(e.traceparent))
       .exec();
 }
 
@@ -58,7 +60,8 @@ std::optional<member> member_of(connection& c, const std::string& channel, const
   return rows::member_at(st, 0);
 }
 
-// Columns event_id, topic, event_key, event_type, payload, created_at from `col`.
+// Columns event_id, topic, event_key, event_type, payload, created_at,
+// traceparent from `col`.
 log_event log_event_at(const statement& st, int col) {
   log_event e;
   e.id = event_id{uuid::parse(st.text(col)).value_or(uuid{})};
@@ -67,6 +70,7 @@ log_event log_event_at(const statement& st, int col) {
   e.event_type = st.text(col + 3);
   e.payload = st.text(col + 4);
   e.created_at = rows::time_at(st, col + 5);
+  e.traceparent = st.opt_text(col + 6).value_or("");
   return e;
 }
 
@@ -497,7 +501,7 @@ class sqlite_store final : public store {
     // One writer commits in id order: every unpublished row is safe to read.
     co_return co_await exec_.read([limit](connection& c) {
       auto st = c.prepare(
-          "SELECT id, event_id, topic, event_key, event_type, payload, created_at FROM outbox"
+          "SELECT id, event_id, topic, event_key, event_type, payload, created_at, traceparent FROM outbox"
           " WHERE published_at IS NULL ORDER BY id LIMIT ?");
       st.bind(1, static_cast<std::int64_t>(limit));
       std::vector<outbox_row> out;
@@ -543,9 +547,10 @@ class sqlite_store final : public store {
     co_await exec_.write([events = std::move(events)](connection& c) {
       for (const auto& e : events)
         c.prepare(
-             "INSERT INTO outbox (event_id, topic, event_key, event_type, payload, created_at)"
-             " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (topic, event_id) DO NOTHING")
-            .bind_all(e.id.str(), e.topic, e.key, e.event_type, e.payload, micros(e.created_at))
+             "INSERT INTO outbox (event_id, topic, event_key, event_type, payload, created_at, traceparent)"
+             " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (topic, event_id) DO NOTHING")
+            .bind_all(e.id.str(), e.topic, e.key, e.event_type, e.payload, micros(e.created_at),
+                      e.traceparent.empty() ? std::nullopt : std::optional(e.traceparent))
             .exec();
     });
   }
@@ -563,7 +568,7 @@ class sqlite_store final : public store {
                                         std::size_t limit) override {
     co_return co_await exec_.read([topics = topic_list(topics), after, limit](connection& c) {
       auto st = c.prepare(
-          "SELECT position, event_id, topic, event_key, event_type, payload, created_at FROM outbox"
+          "SELECT position, event_id, topic, event_key, event_type, payload, created_at, traceparent FROM outbox"
           " WHERE position > ? AND instr(?, ',' || topic || ',') > 0 ORDER BY position LIMIT ?");
       st.bind_all(after, topics, static_cast<std::int64_t>(limit));
       std::vector<log_event> out;

@@ -25,6 +25,7 @@ struct request {
   std::string if_none_match;    // for conditional GETs of static files
   std::string accept_encoding;  // "gzip" in it lets static files go compressed
   std::string request_id;
+  std::string traceparent;  // the W3C header as received ("" when absent)
   std::string client_address;
 
   std::optional<std::string_view> query_value(std::string_view name) const {

@@ -7,6 +7,7 @@
 #include "base/error.hpp"
 #include "base/log.hpp"
 #include "base/random.hpp"
+#include "base/trace_context.hpp"
 #include "observability/metrics.hpp"
 #include "transport/http/replies.hpp"
 
@@ -74,6 +75,10 @@ void pipeline::add_cors(const request& req, response& res) const {
 task<response> pipeline::handle(request& req) const {
   const auto started = std::chrono::steady_clock::now();
   if (req.request_id.empty() || req.request_id.size() > 200) req.request_id = fast_random_id();
+  // The request's span: what it logs and the events it writes carry it (the
+  // connection's coroutine runs on a traced executor, see server.cpp).
+  const trace_context span = continue_trace(req.traceparent);
+  begin_span(span);
 
   response res;
   std::string route_label = "unmatched";
@@ -125,12 +130,15 @@ task<response> pipeline::handle(request& req) const {
   }
   add_cors(req, res);
   res.header("X-Request-ID", req.request_id);
+  res.header("traceresponse", span.traceparent());
 
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   record(route_label, req.method, res.status, seconds);
   if (log::enabled(log::level::debug) || res.status >= 500)
     log::write(res.status >= 500 ? log::level::error : log::level::debug, "request",
                {{"request_id", req.request_id},
+                {"trace_id", span.trace_id_hex()},
+                {"span_id", span.span_id_hex()},
                 {"method", req.method},
                 {"path", req.path},
                 {"status", res.status},

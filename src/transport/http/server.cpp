@@ -12,6 +12,7 @@
 #include <boost/url/parse.hpp>
 
 #include "base/log.hpp"
+#include "net/traced_executor.hpp"
 #include "transport/http/replies.hpp"
 
 namespace sl::http {
@@ -45,6 +46,7 @@ bool translate(const bhttp::request<bhttp::string_body>& in, request& out) {
   out.if_none_match = header(bhttp::field::if_none_match);
   out.accept_encoding = header(bhttp::field::accept_encoding);
   out.request_id = std::string(in["X-Request-ID"]);
+  out.traceparent = std::string(in["traceparent"]);
   return true;
 }
 
@@ -89,7 +91,9 @@ task<void> server::impl::accept_loop() {
       continue;
     }
     socket.set_option(tcp::no_delay(true));
-    auto ex = socket.get_executor();
+    // Traced: each request's span (begun by the pipeline) stays current
+    // across the connection coroutine's co_awaits.
+    auto ex = net::traced(socket.get_executor());
     asio::co_spawn(ex, session(std::move(socket)), [](const std::exception_ptr& ep) {
       if (ep) log::error("http session failed", {{"error", log::describe(ep)}});
     });
@@ -167,7 +171,7 @@ task<void> server::impl::session(tcp::socket socket) {
       req.client_address = peer;
       stream.expires_never();
       // Spawned, not awaited: this frame and its buffers go now.
-      auto ex = stream.get_executor();
+      auto ex = net::traced(stream.get_executor());
       asio::co_spawn(ex, upgrades->upgrade(std::move(stream), std::move(in), std::move(req)),
                      [](const std::exception_ptr& ep) {
                        if (ep) log::error("websocket upgrade failed", {{"error", log::describe(ep)}});

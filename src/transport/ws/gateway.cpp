@@ -7,7 +7,9 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "base/log.hpp"
+#include "base/trace_context.hpp"
 #include "domain/texts.hpp"
+#include "net/traced_executor.hpp"
 #include "transport/http/request_io.hpp"
 #include "transport/ws/metrics.hpp"
 #include "transport/ws/session.hpp"
@@ -118,6 +120,8 @@ void gateway::announce(const user_id& u, domain::presence_status s) {
 }
 
 task<void> gateway::upgrade(boost::beast::tcp_stream stream, http::beast_request req, http::request parsed) {
+  // The connection's span; its frames are children of it (session.cpp).
+  begin_span(continue_trace(parsed.traceparent));
   if (parsed.path != "/ws") co_return co_await session::refuse(std::move(stream), std::move(req), 404, "Not Found");
   auto who = co_await authenticate(parsed);
   if (!who) {
@@ -150,13 +154,16 @@ task<void> gateway::upgrade(boost::beast::tcp_stream stream, http::beast_request
   // The session runs as its own coroutine so that this frame (the parsed
   // request, the authentication) is freed: an idle socket keeps only what it
   // needs.
-  asio::co_spawn(h.executor(), s->run(std::move(req)), [this, s, user, &h](const std::exception_ptr& ep) {
-    if (ep) log::error("websocket session failed", {{"error", log::describe(ep)}, {"user_id", user.str()}});
-    h.detach(*s);
-    asio::co_spawn(h.executor(), closed(user), [](const std::exception_ptr& ep) {
-      if (ep) log::error("websocket close bookkeeping failed", {{"error", log::describe(ep)}});
-    });
-  });
+  const trace_context span = current_trace() != nullptr ? *current_trace() : trace_context::fresh();
+  asio::co_spawn(net::traced(h.executor(), span), s->run(std::move(req)),
+                 [this, s, user, &h](const std::exception_ptr& ep) {
+                   if (ep)
+                     log::error("websocket session failed", {{"error", log::describe(ep)}, {"user_id", user.str()}});
+                   h.detach(*s);
+                   asio::co_spawn(h.executor(), closed(user), [](const std::exception_ptr& ep) {
+                     if (ep) log::error("websocket close bookkeeping failed", {{"error", log::describe(ep)}});
+                   });
+                 });
 }
 
 task<void> gateway::closed(user_id user) {

@@ -12,8 +12,10 @@
 #include <unordered_set>
 
 #include "base/log.hpp"
+#include "base/trace_context.hpp"
 #include "domain/permissions.hpp"
 #include "domain/texts.hpp"
+#include "net/traced_executor.hpp"
 #include "transport/ws/corked_stream.hpp"
 #include "transport/ws/hub.hpp"
 #include "transport/ws/metrics.hpp"
@@ -90,10 +92,11 @@ struct session::impl {
   // redundant.
   impl(beast::tcp_stream s) : ws(s.release_socket()) {}
 
-  websocket::stream<corked_stream, false> ws;  // no permessage-deflate: none of its state
-  signal drained;                              // after every write
-  signal sends_done;                           // whenever a message.send completes
-  std::unique_ptr<asio::steady_timer> kill;    // armed by close()
+  websocket::stream<corked_stream, false> ws;    // no permessage-deflate: none of its state
+  trace_context trace = trace_context::fresh();  // the upgrade's span; each frame is a child
+  signal drained;                                // after every write
+  signal sends_done;                             // whenever a message.send completes
+  std::unique_ptr<asio::steady_timer> kill;      // armed by close()
   // Frames waiting for the writer: queue[head...]. A vector, not a deque: an
   // empty deque still holds ~600 bytes, and most sockets are idle.
   std::vector<frame_ptr> queue;
@@ -146,6 +149,7 @@ task<void> session::refuse(beast::tcp_stream stream, http::beast_request req, in
 
 task<void> session::run(http::beast_request request) {
   auto& m = *impl_;
+  if (const auto* upgrade_span = current_trace()) m.trace = *upgrade_span;
   // Held only until the handshake is answered: its headers are not needed after.
   auto req = std::make_unique<http::beast_request>(std::move(request));
   const auto& st = sv_.settings;
@@ -338,6 +342,11 @@ task<void> session::writable() {
 void session::error(const frame_error& e) { send(make_frame(error_frame(sv_.clk.now(), e))); }
 
 task<void> session::handle(std::string text) {
+  // Each frame is a span of the connection's trace; a pipelined send keeps its
+  // own on the coroutine it runs as.
+  const trace_context frame_span = impl_->trace.child();
+  begin_span(frame_span);
+  log::debug("websocket frame", {{"user_id", who_.id.str()}, {"bytes", text.size()}});
   auto parsed = parse_client_frame(text);
   if (auto* r = std::get_if<client_request>(&parsed); r && r->type == request_type::send) {
     // Sends are pipelined: the store group-commits them in the order they
@@ -346,7 +355,7 @@ task<void> session::handle(std::string text) {
     auto slot = std::make_shared<pending_send>();
     impl_->sends.push_back(slot);
     asio::co_spawn(
-        impl_->ws.get_executor(),
+        net::traced(impl_->ws.get_executor(), frame_span),
         [self = shared_from_this(), r = std::move(*r), slot]() mutable -> task<void> {
           co_await self->send_message(std::move(r), slot);
         },

@@ -7,12 +7,15 @@
 namespace sl::events::kafka::detail {
 
 headers_ptr make_headers(const domain::log_event& e) {
-  headers_ptr h(rd_kafka_headers_new(e.headers.size() + 2));
+  headers_ptr h(rd_kafka_headers_new(e.headers.size() + 3));
   const auto id = e.id.str();
   rd_kafka_header_add(h.get(), id_header.data(), static_cast<ssize_t>(id_header.size()), id.data(),
                       static_cast<ssize_t>(id.size()));
   rd_kafka_header_add(h.get(), type_header.data(), static_cast<ssize_t>(type_header.size()), e.event_type.data(),
                       static_cast<ssize_t>(e.event_type.size()));
+  if (!e.traceparent.empty())
+    rd_kafka_header_add(h.get(), traceparent_header.data(), static_cast<ssize_t>(traceparent_header.size()),
+                        e.traceparent.data(), static_cast<ssize_t>(e.traceparent.size()));
   for (const auto& [name, value] : e.headers)
     rd_kafka_header_add(h.get(), name.data(), static_cast<ssize_t>(name.size()), value.data(),
                         static_cast<ssize_t>(value.size()));
@@ -63,6 +66,8 @@ domain::log_event to_event(const record_view& r) {
     } else if (name == type_header) {
       if (!has_type) e.event_type = value;
       has_type = true;
+    } else if (name == traceparent_header) {
+      if (e.traceparent.empty()) e.traceparent = value;
     } else {
       e.headers.emplace_back(name, value);
     }

@@ -23,6 +23,7 @@ namespace sl::events::kafka::detail {
 
 inline constexpr std::string_view id_header = "event_id";
 inline constexpr std::string_view type_header = "event_type";
+inline constexpr std::string_view traceparent_header = "traceparent";  // W3C, the writing span
 
 // The headers to produce `e` with: event_id, event_type, then e.headers.
 headers_ptr make_headers(const domain::log_event& e);

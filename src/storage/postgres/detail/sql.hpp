@@ -21,24 +21,27 @@ namespace sl::storage::postgres::sql {
 // 6 columns of cm, then SL_PG_USER_COLUMNS: read_member().
 #define SL_PG_MEMBER_COLUMNS \
   "cm.id, cm.channel_id, cm.user_id, cm.role, cm.joined_at, cm.last_read_seq, " SL_PG_USER_COLUMNS
-#define SL_PG_OUTBOX_INSERT "INSERT INTO outbox (event_id, topic, event_key, event_type, payload, created_at) "
+// The last column is the writer's span (domain/events.hpp record::traceparent), NULL for none.
+#define SL_PG_OUTBOX_INSERT \
+  "INSERT INTO outbox (event_id, topic, event_key, event_type, payload, created_at, traceparent) "
 
 inline constexpr const char* begin = "BEGIN";
 inline constexpr const char* commit = "COMMIT";
 inline constexpr const char* rollback = "ROLLBACK";
 inline constexpr const char* ping = "SELECT 1";
 
-// $1 event_id, $2 topic, $3 key, $4 type, $5 payload, $6 created_at
-inline constexpr const char* insert_outbox = SL_PG_OUTBOX_INSERT "VALUES ($1::uuid, $2, $3, $4, $5, $6::timestamptz)";
+// $1 event_id, $2 topic, $3 key, $4 type, $5 payload, $6 created_at, $7 traceparent or NULL
+inline constexpr const char* insert_outbox =
+    SL_PG_OUTBOX_INSERT "VALUES ($1::uuid, $2, $3, $4, $5, $6::timestamptz, $7)";
 
-// $1 id, $2 username, $3 email, $4 hash, $5 full_name, $6 now, $7 preferences id, $8..$13 outbox
+// $1 id, $2 username, $3 email, $4 hash, $5 full_name, $6 now, $7 preferences id, $8..$14 outbox
 inline constexpr const char* create_user =
     "WITH u AS (INSERT INTO users (id, username, email, hashed_password, full_name, created_at, updated_at) "
     "  VALUES ($1::uuid, $2, $3, $4, $5, $6::timestamptz, $6::timestamptz) RETURNING *), "
     "np AS (INSERT INTO notification_preferences (id, user_id, created_at, updated_at) "
     "  SELECT $7::uuid, u.id, u.created_at, u.created_at FROM u), "
     "ob AS (" SL_PG_OUTBOX_INSERT
-    "SELECT $8::uuid, $9, $10, $11, $12, $13::timestamptz FROM u) "
+    "SELECT $8::uuid, $9, $10, $11, $12, $13::timestamptz, $14::text FROM u) "
     "SELECT " SL_PG_USER_COLUMNS " FROM u";
 
 inline constexpr const char* find_user = "SELECT " SL_PG_USER_COLUMNS " FROM users u WHERE u.id = $1::uuid";
@@ -74,7 +77,7 @@ inline constexpr const char* revoked_since =
     "SELECT token_jti, revoked_at FROM user_sessions WHERE revoked_at >= $1::timestamptz "
     "ORDER BY revoked_at, token_jti";
 
-// $1 id, $2 name, $3 description, $4 private, $5 creator, $6 now, $7 owner membership id, $8..$13 outbox
+// $1 id, $2 name, $3 description, $4 private, $5 creator, $6 now, $7 owner membership id, $8..$14 outbox
 inline constexpr const char* create_channel =
     "WITH c AS (INSERT INTO channels (id, name, description, is_private, created_by, created_at, updated_at, "
     "    member_count) "
@@ -82,7 +85,7 @@ inline constexpr const char* create_channel =
     "vm AS (INSERT INTO channel_members (id, channel_id, user_id, role, joined_at) "
     "  SELECT $7::uuid, c.id, $5::uuid, 'owner', c.created_at FROM c RETURNING *), "
     "ob AS (" SL_PG_OUTBOX_INSERT
-    "SELECT $8::uuid, $9, $10, $11, $12, $13::timestamptz FROM c) "
+    "SELECT $8::uuid, $9, $10, $11, $12, $13::timestamptz, $14::text FROM c) "
     "SELECT " SL_PG_CHANNEL_COLUMNS " FROM c JOIN vm ON vm.channel_id = c.id";
 // $1 channel, $2 viewer
 inline constexpr const char* find_channel =
@@ -108,14 +111,14 @@ inline constexpr const char* delete_channel = "DELETE FROM channels WHERE id = $
 
 inline constexpr const char* member_role =
     "SELECT role FROM channel_members WHERE channel_id = $1::uuid AND user_id = $2::uuid";
-// $1 id, $2 channel, $3 user, $4 role, $5 now, $6..$11 outbox
+// $1 id, $2 channel, $3 user, $4 role, $5 now, $6..$12 outbox
 inline constexpr const char* add_member =
     "WITH ins AS (INSERT INTO channel_members (id, channel_id, user_id, role, joined_at) "
     "  VALUES ($1::uuid, $2::uuid, $3::uuid, $4, $5::timestamptz) "
     "  ON CONFLICT (channel_id, user_id) DO NOTHING RETURNING *), "
     "ch AS (UPDATE channels SET member_count = member_count + 1 WHERE id IN (SELECT channel_id FROM ins)), "
     "ob AS (" SL_PG_OUTBOX_INSERT
-    "SELECT $6::uuid, $7, $8, $9, $10, $11::timestamptz FROM ins) "
+    "SELECT $6::uuid, $7, $8, $9, $10, $11::timestamptz, $12::text FROM ins) "
     "SELECT " SL_PG_MEMBER_COLUMNS " FROM ins cm JOIN users u ON u.id = cm.user_id";
 inline constexpr const char* list_members = "SELECT " SL_PG_MEMBER_COLUMNS
                                             " FROM channel_members cm JOIN users u ON u.id = cm.user_id "
@@ -137,7 +140,8 @@ inline constexpr const char* mark_read =
 // statement so that a send costs no extra round trip.
 // $1 id, $2 channel, $3 author, $4 content, $5 type, $6 metadata, $7 parent,
 // $8 client_msg_id, $9 now, $10..$13 outbox id/topic/key/type, $14/$15 the
-// payload's text before/after its seq value, $16 mentions (uuid[]; NULL: none).
+// payload's text before/after its seq value, $16 mentions (uuid[]; NULL: none),
+// $17 the event's traceparent or NULL.
 inline constexpr const char* create_message =
     "WITH existing AS (SELECT * FROM messages "
     "  WHERE $8::text IS NOT NULL AND user_id = $3::uuid AND client_msg_id = $8::text), "
@@ -154,7 +158,7 @@ inline constexpr const char* create_message =
     "par AS (UPDATE messages SET reply_count = reply_count + 1 "
     "  WHERE id = $7::uuid AND EXISTS (SELECT 1 FROM ins)), "
     "ob AS (" SL_PG_OUTBOX_INSERT
-    "SELECT $10::uuid, $11, $12, $13, $14 || ins.seq::text || $15, $9::timestamptz "
+    "SELECT $10::uuid, $11, $12, $13, $14 || ins.seq::text || $15, $9::timestamptz, $17::text "
     "  FROM ins), "
     "status AS (SELECT CASE "
     "  WHEN EXISTS (SELECT 1 FROM ins) THEN 'created' "
@@ -174,7 +178,8 @@ inline constexpr const char* client_msg_constraint = "ux_messages_client_msg";
 // order: $1 id, $2 channel, $3 author, $4 content, $5 type, $6 metadata, $7
 // parent, $8 client_msg_id (NULL elements: none), $9 now, $10..$13 outbox
 // id/topic/key/type, $14/$15 the payload's text before/after its seq, $16
-// mentions (each element a uuid[] literal; NULL: none, the common case).
+// mentions (each element a uuid[] literal; NULL: none, the common case), $17
+// the events' traceparents (NULL elements: none).
 // Returns one row per message in queue order, with create_message's columns
 // and statuses, each message decided as create_message alone would decide it
 // (chk). The checks are scalar subqueries, each matching at most one row by a
@@ -191,9 +196,9 @@ inline constexpr const char* client_msg_constraint = "ux_messages_client_msg";
 inline constexpr const char* create_messages =
     "WITH t AS (SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::jsonb[], "
     "    $7::uuid[], $8::text[], $9::timestamptz[], $10::uuid[], $11::text[], $12::text[], $13::text[], $14::text[], "
-    "    $15::text[], $16::text[]) "
+    "    $15::text[], $16::text[], $17::text[]) "
     "  WITH ORDINALITY AS t(id, channel_id, user_id, content, message_type, metadata, parent_id, client_msg_id, at, "
-    "    event_id, topic, event_key, event_type, payload_head, payload_tail, mentions, ord)), "
+    "    event_id, topic, event_key, event_type, payload_head, payload_tail, mentions, traceparent, ord)), "
     "chk AS (SELECT t.*, e.id AS existing_id, CASE "
     "    WHEN e.id IS NOT NULL THEN 'duplicate' "
     "    WHEN (SELECT c.id FROM channels c WHERE c.id = t.channel_id) IS NULL THEN 'no_channel' "
@@ -218,7 +223,8 @@ inline constexpr const char* create_messages =
     "  FROM (SELECT parent_id, count(*) AS n FROM ins WHERE parent_id IS NOT NULL GROUP BY parent_id) r "
     "  WHERE p.id = r.parent_id), "
     "ob AS (" SL_PG_OUTBOX_INSERT
-    "SELECT n.event_id, n.topic, n.event_key, n.event_type, n.payload_head || i.seq::text || n.payload_tail, n.at "
+    "SELECT n.event_id, n.topic, n.event_key, n.event_type, n.payload_head || i.seq::text || n.payload_tail, n.at, "
+    "  n.traceparent "
     "  FROM ins i JOIN chk n ON n.id = i.id ORDER BY n.ord) "
     "SELECT CASE WHEN n.status <> 'new' THEN n.status WHEN m.id IS NOT NULL THEN 'created' ELSE 'no_channel' "
     "END, " SL_PG_MESSAGE_COLUMNS
@@ -264,7 +270,7 @@ inline constexpr const char* delete_message =
 
 // ---- outbox, database log, consumer groups (domain/outbox_store.hpp) ----
 
-#define SL_PG_LOG_COLUMNS "event_id, topic, event_key, event_type, payload, created_at"
+#define SL_PG_LOG_COLUMNS "event_id, topic, event_key, event_type, payload, created_at, traceparent"
 // $1 holder, $2 ttl in ms. A row comes back only when the holder holds the lease.
 inline constexpr const char* hold_relay_lease =
     "INSERT INTO relay_lease (id, holder, expires_at) "
@@ -290,10 +296,11 @@ inline constexpr const char* mark_published =
     "ordered AS (SELECT id, ord FROM unnest($1::bigint[]) WITH ORDINALITY AS t(id, ord)) "
     "UPDATE outbox o SET published_at = $2::timestamptz, position = base.p + ordered.ord "
     "FROM base, ordered WHERE o.id = ordered.id AND o.published_at IS NULL";
-// $1..$6 arrays: event ids, topics, keys, types, payloads, times.
+// $1..$7 arrays: event ids, topics, keys, types, payloads, times, traceparents.
 inline constexpr const char* append_outbox =
     "INSERT INTO outbox (" SL_PG_LOG_COLUMNS
-    ") SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]) "
+    ") SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], "
+    "  $7::text[]) "
     "ON CONFLICT (topic, event_id) DO NOTHING";
 // $1 before
 inline constexpr const char* prune_outbox = "DELETE FROM outbox WHERE published_at < $1::timestamptz";
