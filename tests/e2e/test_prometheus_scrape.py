@@ -243,8 +243,12 @@ def test_prometheus_scrapes_every_role_and_loads_the_rules(roles, prometheus):
         await wait_for("fan-out observed",
                        series("signalink_ws_fanout_latency_seconds_count", lambda vs: max(vs, default=0) >= 1),
                        state)
-        await wait_for("outbox or consumer series",
-                       series("signalink_outbox_published_total or signalink_consumer_lag_events"), state)
+        # The messages went through the outbox and reached both consumer groups.
+        await wait_for("outbox published",
+                       series("sum(signalink_outbox_published_total)", lambda vs: sum(vs) >= 1), state)
+        await wait_for("events consumed by both groups",
+                       series('sum by (group) (signalink_consumer_events_total{outcome="processed"}) > 0',
+                              lambda vs: len(vs) >= 2), state)
         await wait_for("process memory of every job",
                        series('process_resident_memory_bytes{job=~"signalink-.+"}',
                               lambda vs: len(vs) == len(jobs) and min(vs) > 0), state)
