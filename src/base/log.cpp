@@ -9,7 +9,9 @@
 #include <boost/json/serialize.hpp>
 #include <cctype>
 #include <chrono>
+#include <cstdint>
 #include <mutex>
+#include <utility>
 
 #include "base/time.hpp"
 #include "base/trace_context.hpp"
@@ -23,16 +25,23 @@ constexpr std::array<std::string_view, 15> component_names{
     "app",  "base",    "net",     "domain", "observability", "security",  "other"};
 constexpr std::size_t other_index = component_names.size() - 1;
 
-struct level_table {
-  level_table() {
-    for (auto& l : of) l.store(level::info);
-  }
-  std::array<std::atomic<level>, component_names.size()> of;
-};
-level_table levels;
+constexpr std::size_t index_of(std::string_view component) noexcept {
+  for (std::size_t i = 0; i < component_names.size(); ++i)
+    if (component_names[i] == component) return i;
+  return other_index;
+}
+
+template <std::size_t... I>
+constexpr std::array<std::atomic<level>, sizeof...(I)> all_info(std::index_sequence<I...>) {
+  return {((void)I, level::info)...};
+}
+// Constant-initialised, so a line written while other files' statics are
+// built already finds the default levels.
+constinit std::array<std::atomic<level>, component_names.size()> levels =
+    all_info(std::make_index_sequence<component_names.size()>{});
 // The lowest level of any component: below it nothing is enabled, which is
 // all that most disabled debug lines have to find out.
-std::atomic<level> floor_level{level::info};
+constinit std::atomic<level> floor_level{level::info};
 
 std::mutex spec_mu;
 spec current = {};
@@ -46,12 +55,6 @@ spdlog::logger& sink() {
     return l;
   }();
   return *logger;
-}
-
-std::size_t index_of(std::string_view component) noexcept {
-  for (std::size_t i = 0; i < component_names.size(); ++i)
-    if (component_names[i] == component) return i;
-  return other_index;
 }
 
 std::string lower(std::string_view text) {
@@ -143,7 +146,7 @@ void set_spec(const spec& s) {
     level l = s.base;
     for (const auto& [comp, cl] : s.components)
       if (comp == component_names[i]) l = cl;
-    levels.of[i].store(l, std::memory_order_relaxed);
+    levels[i].store(l, std::memory_order_relaxed);
     lowest = std::min(lowest, l);
   }
   floor_level.store(lowest, std::memory_order_relaxed);
@@ -155,44 +158,72 @@ spec current_spec() {
   return current;
 }
 
-std::string_view component_of(std::string_view file) noexcept {
+namespace {
+
+std::size_t component_index(std::string_view file) noexcept {
   // The last "src/" that starts a path segment: __FILE__ is absolute, or
   // relative to the build directory when ccache rewrites paths.
   std::size_t at = file.rfind("src/");
-  while (at != std::string_view::npos && at != 0 && file[at - 1] != '/')
-    at = at == 0 ? std::string_view::npos : file.rfind("src/", at - 1);
-  if (at == std::string_view::npos) return "other";
+  while (at != std::string_view::npos && at != 0 && file[at - 1] != '/') at = file.rfind("src/", at - 1);
+  if (at == std::string_view::npos) return other_index;
   std::string_view rest = file.substr(at + 4);
   const std::string_view dir = rest.substr(0, rest.find('/'));
-  if (dir.size() == rest.size()) return "other";  // a file directly in src/
+  if (dir.size() == rest.size()) return other_index;  // a file directly in src/
   if (dir == "transport") {
     rest.remove_prefix(dir.size() + 1);
     const std::string_view sub = rest.substr(0, rest.find('/'));
-    if (sub == "ws") return "gateway";
-    if (sub == "http") return "http";
-    return "other";
+    if (sub == "ws") return index_of("gateway");
+    if (sub == "http") return index_of("http");
+    return other_index;
   }
-  if (dir == "notify") return "notifier";
-  return component_names[index_of(dir)];
+  if (dir == "notify") return index_of("notifier");
+  return index_of(dir);
 }
+
+// The callers' files are __FILE__ literals, which never change, so their
+// address is a key. Direct-mapped and per thread: no lock, and a collision
+// only costs working the component out again.
+struct cached_component {
+  const char* file;
+  std::size_t index;
+};
+constinit thread_local std::array<cached_component, 64> component_cache{};
+
+std::size_t component_index_cached(const char* file) noexcept {
+  const auto key = reinterpret_cast<std::uintptr_t>(file);
+  auto& entry = component_cache[(key ^ (key >> 7)) % component_cache.size()];
+  if (entry.file != file) entry = {file, component_index(file)};
+  return entry.index;
+}
+
+constexpr std::size_t disabled = component_names.size();
+
+// The component index of `file` when a line of level `l` from it is
+// enabled, else `disabled`.
+std::size_t enabled_component(level l, const char* file) noexcept {
+  if (l == level::off || l < floor_level.load(std::memory_order_relaxed)) return disabled;
+  const std::size_t i = component_index_cached(file);
+  return l >= levels[i].load(std::memory_order_relaxed) ? i : disabled;
+}
+
+}  // namespace
+
+std::string_view component_of(std::string_view file) noexcept { return component_names[component_index(file)]; }
 
 const std::vector<std::string_view>& components() {
   static const std::vector<std::string_view> all(component_names.begin(), component_names.end());
   return all;
 }
 
-bool enabled(level l, const char* file) noexcept {
-  if (l == level::off || l < floor_level.load(std::memory_order_relaxed)) return false;
-  return l >= levels.of[index_of(component_of(file))].load(std::memory_order_relaxed);
-}
+bool enabled(level l, const char* file) noexcept { return enabled_component(l, file) != disabled; }
 
 void write(level l, std::string_view msg, boost::json::object fields, const char* file) {
-  const std::string_view component = component_of(file);
-  if (l == level::off || l < levels.of[index_of(component)].load(std::memory_order_relaxed)) return;
+  const std::size_t component = enabled_component(l, file);
+  if (component == disabled) return;
   boost::json::object line;
   line["ts"] = format_iso(system_clock{}.now());
   line["level"] = name(l);
-  line["component"] = component;
+  line["component"] = component_names[component];
   line["msg"] = msg;
   if (const auto* t = current_trace()) {
     line["trace_id"] = t->trace_id_hex();

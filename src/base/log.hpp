@@ -8,7 +8,8 @@
 // named by the source directory of the call (src/transport/http → http,
 // src/transport/ws → gateway, src/notify → notifier, src/storage/... →
 // storage, otherwise the directory under src/). The calls below take the
-// caller's file as a defaulted argument; nobody passes it by hand.
+// caller's file as a defaulted argument; nobody passes it by hand. A `file`
+// given by hand must be a string literal: its address keys a cache.
 
 #include <boost/json/object.hpp>
 #include <exception>
@@ -47,12 +48,16 @@ std::string_view component_of(std::string_view file) noexcept;
 // The components parse_spec accepts.
 const std::vector<std::string_view>& components();
 
-// Cheap when `l` is below every component's level: one atomic load.
+// Whether a line of level `l` from `file` would be written. One relaxed
+// atomic load when `l` is below every component's level (the usual fate of
+// a debug line); otherwise a per-thread cache finds the file's component.
 bool enabled(level l, const char* file = __builtin_FILE()) noexcept;
 
+// Writes the line when enabled(l, file). The arguments are built before the
+// call: guard a line whose fields cost something with enabled().
 void write(level l, std::string_view msg, boost::json::object fields = {}, const char* file = __builtin_FILE());
 inline void debug(std::string_view m, boost::json::object f = {}, const char* file = __builtin_FILE()) {
-  if (enabled(level::debug, file)) write(level::debug, m, std::move(f), file);
+  write(level::debug, m, std::move(f), file);
 }
 inline void info(std::string_view m, boost::json::object f = {}, const char* file = __builtin_FILE()) {
   write(level::info, m, std::move(f), file);

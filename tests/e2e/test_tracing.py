@@ -4,8 +4,8 @@ the WebSocket upgrade names the trace of everything the request or frame
 causes: the API's log line for the request, the outbox row (the database event
 log) and Kafka record header of its event, and the consumers' (analytics,
 notifier) log lines for that event. A malformed traceparent starts a fresh
-trace. `GET`/`PUT /admin/log-level` change LOG_LEVEL at run time, loopback
-peers only.
+trace. `GET`/`PUT /admin/log-level` change LOG_LEVEL at run time, for loopback
+peers whose request no proxy relayed.
 
 Each test starts its own `signalink serve` on a database of its own
 (fixture fresh_db_env: a fresh SQLite file, or a fresh PostgreSQL database
@@ -186,6 +186,18 @@ def test_the_log_level_endpoint_refuses_other_peers(start_ws_server, fresh_db_en
     with make_client(f"http://{address}:{env.server.port}") as c:
         expect(c.get("/admin/log-level"), 403)
         expect(c.put("/admin/log-level", json={"level": "debug"}), 403)
+    assert expect(env.api.get("/admin/log-level"), 200).json() == {"level": "warning"}
+
+
+def test_the_log_level_endpoint_refuses_requests_relayed_by_a_proxy(start_ws_server, fresh_db_env):
+    """A reverse proxy on the same host connects from loopback for every
+    client: a request that names a client it was relayed for gets 403."""
+    env = start_ws_server("trace-proxy", LOG_LEVEL="warning", **fresh_db_env)
+    for api in (env.api, env.gw):
+        for header in ({"X-Forwarded-For": "203.0.113.9"}, {"Forwarded": "for=203.0.113.9;proto=https"},
+                       {"X-Real-IP": "203.0.113.9"}):
+            expect(api.get("/admin/log-level", headers=header), 403)
+            expect(api.put("/admin/log-level", headers=header, json={"level": "debug"}), 403)
     assert expect(env.api.get("/admin/log-level"), 200).json() == {"level": "warning"}
 
 

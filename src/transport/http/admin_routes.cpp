@@ -1,5 +1,7 @@
 #include "transport/http/admin_routes.hpp"
 
+#include <boost/asio/ip/address.hpp>
+
 #include "base/log.hpp"
 #include "transport/http/replies.hpp"
 #include "transport/http/request_io.hpp"
@@ -7,15 +9,17 @@
 namespace sl::http {
 namespace {
 
+bool from_operator(const request& req) { return !req.via_proxy && is_loopback(req.client_address); }
+
 response level_reply() { return json(200, boost::json::object{{"level", log::format_spec(log::current_spec())}}); }
 
 task<response> get_level(request& req) {
-  if (!is_loopback(req.client_address)) co_return detail(403, "Forbidden");
+  if (!from_operator(req)) co_return detail(403, "Forbidden");
   co_return level_reply();
 }
 
 task<response> put_level(request& req) {
-  if (!is_loopback(req.client_address)) co_return detail(403, "Forbidden");
+  if (!from_operator(req)) co_return detail(403, "Forbidden");
   auto body = json_body(req);
   if (!body) co_return detail(422, "The body must be a JSON object with a \"level\" string");
   const auto* text = body->if_contains("level");
@@ -33,8 +37,14 @@ task<response> put_level(request& req) {
 }  // namespace
 
 bool is_loopback(std::string_view address) noexcept {
-  if (address.starts_with("::ffff:")) address.remove_prefix(7);
-  return address.starts_with("127.") || address == "::1";
+  namespace ip = boost::asio::ip;
+  boost::system::error_code ec;
+  const ip::address a = ip::make_address(address, ec);
+  if (ec) return false;
+  if (a.is_v4()) return a.to_v4().is_loopback();
+  const ip::address_v6 a6 = a.to_v6();
+  if (a6.is_v4_mapped()) return ip::make_address_v4(ip::v4_mapped, a6).is_loopback();
+  return a6.is_loopback();
 }
 
 void add_admin_routes(router& r) {

@@ -27,6 +27,9 @@ struct request {
   std::string request_id;
   std::string traceparent;  // the W3C header as received ("" when absent)
   std::string client_address;
+  // A Forwarded, X-Forwarded-For or X-Real-IP header came with the request:
+  // a proxy relayed it, so client_address is the proxy's, not the client's.
+  bool via_proxy = false;
 
   std::optional<std::string_view> query_value(std::string_view name) const {
     for (auto& [k, v] : query)

@@ -134,15 +134,15 @@ task<response> pipeline::handle(request& req) const {
 
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   record(route_label, req.method, res.status, seconds);
-  if (log::enabled(log::level::debug) || res.status >= 500)
-    log::write(res.status >= 500 ? log::level::error : log::level::debug, "request",
+  if (const auto l = res.status >= 500 ? log::level::error : log::level::debug; log::enabled(l))
+    log::write(l, "request",
                {{"request_id", req.request_id},
-                {"trace_id", span.trace_id_hex()},
-                {"span_id", span.span_id_hex()},
                 {"method", req.method},
                 {"path", req.path},
                 {"status", res.status},
                 {"duration_ms", seconds * 1000.0}});
+  // What the connection logs until its next request belongs to no request.
+  end_span();
   co_return res;
 }
 

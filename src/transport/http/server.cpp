@@ -47,6 +47,8 @@ bool translate(const bhttp::request<bhttp::string_body>& in, request& out) {
   out.accept_encoding = header(bhttp::field::accept_encoding);
   out.request_id = std::string(in["X-Request-ID"]);
   out.traceparent = std::string(in["traceparent"]);
+  out.via_proxy =
+      in.count(bhttp::field::forwarded) != 0 || in.count("X-Forwarded-For") != 0 || in.count("X-Real-IP") != 0;
   return true;
 }
 

@@ -346,7 +346,8 @@ task<void> session::handle(std::string text) {
   // own on the coroutine it runs as.
   const trace_context frame_span = impl_->trace.child();
   begin_span(frame_span);
-  log::debug("websocket frame", {{"user_id", who_.id.str()}, {"bytes", text.size()}});
+  if (log::enabled(log::level::debug))
+    log::debug("websocket frame", {{"user_id", who_.id.str()}, {"bytes", text.size()}});
   auto parsed = parse_client_frame(text);
   if (auto* r = std::get_if<client_request>(&parsed); r && r->type == request_type::send) {
     // Sends are pipelined: the store group-commits them in the order they
