@@ -8,7 +8,7 @@
 // own; what they write (log lines, outbox events) carries it.
 //
 // The current trace lives in a trace_slot that the running coroutine owns:
-// net::traced_executor installs its slot (trace_scope) around every piece of
+// the executor net::traced() makes installs its slot (trace_scope) around every piece of
 // work it runs, so the value survives co_await, which a plain thread_local
 // would not. Code that is not running on a traced executor has no slot:
 // current_trace() is empty there and begin_span() does nothing.
