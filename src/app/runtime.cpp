@@ -13,6 +13,7 @@
 #include <boost/json/parse.hpp>
 #include <filesystem>
 #include <iostream>
+#include <system_error>
 #include <thread>
 
 #include "analytics/aggregator.hpp"
@@ -66,7 +67,12 @@ task<std::unique_ptr<domain::store>> open_store(asio::any_io_executor ex, const 
 // data directory's (the secret key's) with PostgreSQL.
 std::string data_path(const config& c) {
   const auto url = c.resolved_database_url();
-  if (backend_of(url) == backend::sqlite) return std::filesystem::path(sqlite_path(url)).parent_path().string();
+  if (backend_of(url) == backend::sqlite) {
+    // Made absolute: a bare file name has no parent, and statvfs("") fails.
+    std::error_code ec;
+    const auto file = std::filesystem::absolute(sqlite_path(url), ec);
+    return ec ? std::string(".") : file.parent_path().string();
+  }
   return c.resolved_data_dir().string();
 }
 

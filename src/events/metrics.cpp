@@ -1,5 +1,8 @@
 #include "events/metrics.hpp"
 
+#include <cstddef>
+#include <functional>
+#include <string>
 #include <unordered_map>
 
 #include "observability/metrics.hpp"
@@ -7,8 +10,6 @@
 namespace sl::events::metrics {
 namespace {
 
-// Help texts shared with events/kafka/detail/metrics.cpp: whichever log
-// registers first names the family.
 prometheus::Family<prometheus::Counter>& produced_family() {
   static auto& f = obs::counter_family("signalink_events_produced_total",
                                        "Events appended to the event log and acknowledged, by topic");
@@ -39,11 +40,19 @@ prometheus::Family<prometheus::Gauge>& lag_family() {
   return f;
 }
 
+// Looked up by string_view: topic names outgrow the small-string buffer, and
+// building a std::string per event would allocate.
+struct topic_hash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+using topic_map = std::unordered_map<std::string, prometheus::Counter*, topic_hash, std::equal_to<>>;
+
 prometheus::Counter& per_topic(prometheus::Family<prometheus::Counter>& family, std::string_view topic) {
   // Family::Add locks and hashes a label map: each thread remembers its series.
-  thread_local std::unordered_map<const void*, std::unordered_map<std::string, prometheus::Counter*>> cache;
+  thread_local std::unordered_map<const void*, topic_map> cache;
   auto& mine = cache[&family];
-  auto it = mine.find(std::string(topic));
+  auto it = mine.find(topic);
   if (it == mine.end()) it = mine.emplace(std::string(topic), &family.Add({{"topic", std::string(topic)}})).first;
   return *it->second;
 }
@@ -59,6 +68,12 @@ void register_relay() {
   outbox_oldest_age();
   produced_family();
   events_produce_errors();
+}
+
+void register_log_counters() {
+  produced_family();
+  events_produce_errors();
+  consumed_family();
 }
 
 void register_consumer(const std::string& group) {
@@ -98,7 +113,7 @@ prometheus::Histogram& relay_delay() {
 
 prometheus::Gauge& outbox_pending() {
   static auto& g = obs::gauge_family("signalink_outbox_pending_events",
-                                     "Outbox rows not yet published (as last counted by the relay)")
+                                     "Outbox rows not yet published, up to 1000000 (as last counted by the relay)")
                        .Add({});
   return g;
 }

@@ -14,6 +14,9 @@ namespace sl::events::metrics {
 
 // The relay's series and the event log's produce counters.
 void register_relay();
+// The event log's produce/consume families, for a log that counts its own
+// (Kafka): one declaration, one help text, whichever log runs.
+void register_log_counters();
 // A consumer group's series, at 0 for `group`.
 void register_consumer(const std::string& group);
 
@@ -26,8 +29,9 @@ prometheus::Gauge& outbox_pending();
 prometheus::Gauge& outbox_oldest_age();
 
 // signalink_events_produced_total{topic}, _produce_errors_total and
-// _consumed_total{topic} for the database log (the Kafka log counts its own
-// under the same names). The topic's series is looked up once per thread.
+// _consumed_total{topic}, counted by the database log's relay and consumers
+// and by the Kafka log's producer and streams. The topic's series is looked
+// up once per thread.
 prometheus::Counter& events_produced(std::string_view topic);
 prometheus::Counter& events_produce_errors();
 prometheus::Counter& events_consumed(std::string_view topic);

@@ -18,6 +18,8 @@ namespace asio = boost::asio;
 // "Published message.created event for message <id>" (contract of the logs);
 // other events name their key.
 void log_published(const domain::log_event& e) {
+  // Filtered out: no JSON parse or hex formatting per event.
+  if (!log::enabled(log::level::info)) return;
   std::string subject = "key " + e.key;
   if (e.event_type.starts_with("message.")) {
     boost::json::error_code ec;
@@ -141,10 +143,16 @@ task<bool> outbox_relay::relay_once() {
 
 task<void> outbox_relay::count_backlog() {
   last_backlog_ = std::chrono::steady_clock::now();
-  const auto backlog = co_await db_.pending_outbox();
-  metrics::outbox_pending().Set(static_cast<double>(backlog.events));
-  const auto age = backlog.oldest ? std::chrono::duration<double>(clock_.now() - *backlog.oldest).count() : 0.0;
-  metrics::outbox_oldest_age().Set(std::max(0.0, age));
+  // A metrics query must never hold up relaying: on failure the gauges keep
+  // their last values and the count is tried again after backlog_every.
+  try {
+    const auto backlog = co_await db_.pending_outbox();
+    metrics::outbox_pending().Set(static_cast<double>(backlog.events));
+    const auto age = backlog.oldest ? std::chrono::duration<double>(clock_.now() - *backlog.oldest).count() : 0.0;
+    metrics::outbox_oldest_age().Set(std::max(0.0, age));
+  } catch (const std::exception& e) {
+    log::warn("outbox relay: could not count the backlog", {{"error", e.what()}});
+  }
 }
 
 task<void> outbox_relay::prune() {

@@ -13,6 +13,7 @@
 #include "base/trace_context.hpp"
 #include "domain/events.hpp"
 #include "domain/texts.hpp"
+#include "storage/null_if_empty.hpp"
 #include "storage/postgres/detail/array_literal.hpp"
 #include "storage/postgres/detail/metrics.hpp"
 #include "storage/postgres/detail/rows.hpp"
@@ -97,7 +98,7 @@ pg_statement make_statement(const domain::new_message& m, const std::string& tra
   s.id_or_null(m.parent).text_or_null(m.client_msg_id).time(m.now);
   s.id(ev.record.id).text(ev.record.topic).text(ev.record.key).text(ev.record.event_type);
   s.text(ev.head()).text(ev.tail()).text_or_null(mentions_text(m));
-  s.text_or_null(traceparent.empty() ? std::nullopt : std::optional(traceparent));
+  s.text_or_null(null_if_empty(traceparent));
   return s;
 }
 
@@ -130,7 +131,7 @@ pg_statement make_batch_statement(const std::vector<const domain::new_message*>&
     heads.add(ev.head());
     tails.add(ev.tail());
     mentions.add_or_null(mentions_text(*m));
-    traces.add_or_null(traceparent.empty() ? std::nullopt : std::optional(traceparent));
+    traces.add_or_null(null_if_empty(traceparent));
   }
   pg_statement s(sql::create_messages, "create_messages");
   for (const auto* column : {&ids, &channels, &authors, &contents, &types, &metadata, &parents, &client_ids, &times,

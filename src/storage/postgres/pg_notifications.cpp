@@ -5,6 +5,7 @@
 #include <boost/json/serialize.hpp>
 #include <string_view>
 
+#include "storage/null_if_empty.hpp"
 #include "storage/postgres/detail/array_literal.hpp"
 #include "storage/postgres/detail/exec.hpp"
 #include "storage/postgres/detail/rows.hpp"
@@ -272,7 +273,7 @@ pg_statement record_statement(event_id source, const notify::new_notification& n
   s.id(source).id(n.recipient).id(n.id).text(notify::to_string(n.type)).id(n.channel).id(n.message);
   s.id_or_null(n.actor).text(n.text).time(window_start).time(now).time(due).boolean(n.webhooks).boolean(n.email);
   s.id(ev.id).text(ev.topic).text(ev.key).text(ev.event_type).text(ev.payload);
-  s.text_or_null(ev.traceparent.empty() ? std::nullopt : std::optional(ev.traceparent));
+  s.text_or_null(null_if_empty(ev.traceparent));
   return s;
 }
 
@@ -373,7 +374,7 @@ task<domain::channel> pg_notifications::open_direct(domain::new_direct d) {
   create.id(low).id(high).id(d.id).text(d.name).id(d.a).id(d.a_membership).id(d.b).id(d.b_membership).time(d.now);
   for (const auto* a : {&ids, &topics, &keys, &types, &payloads}) create.text(a->str());
   // One request wrote all three: they share its span.
-  create.text_or_null(events[0].traceparent.empty() ? std::nullopt : std::optional(events[0].traceparent));
+  create.text_or_null(null_if_empty(events[0].traceparent));
   std::vector<pg_statement> statements;
   statements.push_back(std::move(create));
   // A separate statement sees the row a concurrent open committed meanwhile.

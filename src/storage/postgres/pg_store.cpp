@@ -6,6 +6,7 @@
 #include "base/log.hpp"
 #include "domain/events.hpp"
 #include "domain/texts.hpp"
+#include "storage/null_if_empty.hpp"
 #include "storage/postgres/detail/array_literal.hpp"
 #include "storage/postgres/detail/rows.hpp"
 #include "storage/postgres/detail/sql.hpp"
@@ -28,7 +29,7 @@ constexpr std::chrono::seconds migration_timeout{120};
 // The outbox columns of a CTE statement (7 parameters, the traceparent NULL when empty).
 void add_event(pg_statement& s, const events::record& e) {
   s.id(e.id).text(e.topic).text(e.key).text(e.event_type).text(e.payload).time(e.created_at);
-  s.text_or_null(e.traceparent.empty() ? std::nullopt : std::optional(e.traceparent));
+  s.text_or_null(null_if_empty(e.traceparent));
 }
 
 pg_statement outbox_statement(const events::record& e) {
@@ -394,7 +395,7 @@ class pg_store final : public store {
       types.add(e.event_type);
       payloads.add(e.payload);
       times.add(format_iso(e.created_at));
-      traces.add_or_null(e.traceparent.empty() ? std::nullopt : std::optional(e.traceparent));
+      traces.add_or_null(null_if_empty(e.traceparent));
     }
     pg_statement s(sql::append_outbox, "append_outbox");
     s.text(ids.str()).text(topics.str()).text(keys.str()).text(types.str()).text(payloads.str()).text(times.str());

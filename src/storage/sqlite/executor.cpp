@@ -1,7 +1,7 @@
 #include "storage/sqlite/executor.hpp"
 
 #include "base/log.hpp"
-#include "observability/metrics.hpp"
+#include "observability/db_metrics.hpp"
 
 namespace sl::storage::sqlite {
 namespace {
@@ -9,38 +9,12 @@ namespace {
 using steady = std::chrono::steady_clock;
 
 // Every series carries backend="sqlite", as the PostgreSQL store's carry
-// "postgresql": dashboards compare the two with one query.
-struct sqlite_metrics {
-  // Group commit, observed: how many writes each transaction carried.
-  prometheus::Histogram& batch_size;
-  prometheus::Counter& failed_batches;
-  // One observation per read job and per write transaction.
-  prometheus::Histogram& query_duration;
-  prometheus::Gauge& readers_idle;
-  prometheus::Gauge& readers_busy;
-  prometheus::Gauge& readers_max;
-
-  static sqlite_metrics& get() {
-    static const prometheus::Labels backend{{"backend", "sqlite"}};
-    static auto& pool = obs::gauge_family("signalink_db_pool_connections", "Database connections by backend and state");
-    static sqlite_metrics m{
-        obs::histogram_family("signalink_db_write_batch_size",
-                              "Writes committed per database transaction (group commit)")
-            .Add(backend, prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128, 256}),
-        obs::counter_family("signalink_db_failed_transactions_total", "Write transactions that failed as a whole")
-            .Add(backend),
-        obs::histogram_family(
-            "signalink_db_query_duration_seconds",
-            "Database work by backend: a PostgreSQL round trip, a SQLite read job or write transaction")
-            .Add(backend, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-                                                                  0.25, 0.5, 1, 2.5, 5}),
-        pool.Add({{"backend", "sqlite"}, {"state", "idle"}}),
-        pool.Add({{"backend", "sqlite"}, {"state", "busy"}}),
-        obs::gauge_family("signalink_db_pool_max_connections", "Connections a database pool may open, by backend")
-            .Add(backend)};
-    return m;
-  }
-};
+// "postgresql": dashboards compare the two with one query. Here a query is a
+// read job or a write transaction, and a batch the writes of one transaction.
+obs::db_metrics& metrics() {
+  static auto m = obs::db_metrics_for("sqlite");
+  return m;
+}
 
 double seconds_since(steady::time_point t) { return std::chrono::duration<double>(steady::now() - t).count(); }
 
@@ -48,7 +22,7 @@ double seconds_since(steady::time_point t) { return std::chrono::duration<double
 
 executor::executor(std::string path, unsigned readers)
     : path_(std::move(path)), writer_conn_(path_), readers_(readers ? readers : 1), reader_pool_(readers_) {
-  sqlite_metrics::get().readers_max.Increment(readers_);
+  metrics().pool_max.Increment(readers_);
   writer_ = std::thread([this] { writer_loop(); });
 }
 
@@ -60,9 +34,8 @@ executor::~executor() {
   cv_.notify_all();
   writer_.join();
   reader_pool_.join();
-  auto& m = sqlite_metrics::get();
-  m.readers_max.Decrement(readers_);
-  m.readers_idle.Decrement(static_cast<double>(idle_readers_.size()));
+  metrics().pool_max.Decrement(readers_);
+  metrics().pool_idle.Decrement(static_cast<double>(idle_readers_.size()));
 }
 
 void executor::submit(std::unique_ptr<job> j) {
@@ -108,7 +81,7 @@ void executor::run_batch(std::vector<std::unique_ptr<job>>& batch) {
     writer_conn_.prepare("COMMIT").exec();
   } catch (const std::exception& e) {
     batch_error = std::current_exception();
-    sqlite_metrics::get().failed_batches.Increment();
+    metrics().failed_transactions.Increment();
     log::error("sqlite write batch failed", {{"error", e.what()}, {"batch", batch.size()}});
     try {
       writer_conn_.exec("ROLLBACK");
@@ -116,34 +89,36 @@ void executor::run_batch(std::vector<std::unique_ptr<job>>& batch) {
       // No transaction was open: nothing to undo.
     }
   }
-  auto& m = sqlite_metrics::get();
-  m.query_duration.Observe(seconds_since(started));
-  m.batch_size.Observe(static_cast<double>(batch.size()));
+  metrics().query_duration.Observe(seconds_since(started));
+  metrics().write_batch_size.Observe(static_cast<double>(batch.size()));
   for (std::size_t i = 0; i < batch.size(); ++i) batch[i]->complete(batch_error ? batch_error : errors[i]);
 }
 
 std::unique_ptr<connection> executor::checkout() {
-  auto& m = sqlite_metrics::get();
-  m.readers_busy.Increment();
+  auto& m = metrics();
   {
     std::lock_guard lock(readers_mu_);
     if (!idle_readers_.empty()) {
       auto c = std::move(idle_readers_.back());
       idle_readers_.pop_back();
-      m.readers_idle.Decrement();
+      m.pool_idle.Decrement();
+      m.pool_busy.Increment();
       return c;
     }
   }
-  return std::make_unique<connection>(path_, true);
+  // Counted busy once opened: an open that throws leaves no connection behind.
+  auto c = std::make_unique<connection>(path_, true);
+  m.pool_busy.Increment();
+  return c;
 }
 
 void executor::checkin(std::unique_ptr<connection> c, steady::time_point started) {
-  auto& m = sqlite_metrics::get();
+  auto& m = metrics();
   m.query_duration.Observe(seconds_since(started));
-  m.readers_busy.Decrement();
+  m.pool_busy.Decrement();
   std::lock_guard lock(readers_mu_);
   idle_readers_.push_back(std::move(c));
-  m.readers_idle.Increment();
+  m.pool_idle.Increment();
 }
 
 }  // namespace sl::storage::sqlite

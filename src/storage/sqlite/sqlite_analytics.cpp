@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <variant>
 
+#include "storage/null_if_empty.hpp"
 #include "storage/sqlite/executor.hpp"
 #include "storage/sqlite/rows.hpp"
 
@@ -214,7 +215,7 @@ bool insert_fact(connection& c, const analytics::fact& f, std::int64_t window_st
                          m->message.str(), m->channel.str(), text_or_null(m->user), domain::to_string(m->type))
                .exec() > 0;
   const auto& p = std::get<analytics::presence_fact>(f);
-  const auto node = p.node.empty() ? std::nullopt : std::optional<std::string>(p.node);
+  const auto node = null_if_empty(p.node);
   return c.prepare(insert_presence_fact)
              .bind_all(p.id.str(), micros(p.at), window_start, window_seconds, analytics::to_string(p.action),
                        text_or_null(p.user), node, p.sockets)

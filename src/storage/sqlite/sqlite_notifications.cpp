@@ -7,6 +7,7 @@
 #include <climits>
 
 #include "storage/sqlite/executor.hpp"
+#include "storage/sqlite/outbox_rows.hpp"
 #include "storage/sqlite/rows.hpp"
 
 namespace sl::storage::sqlite {
@@ -69,15 +70,6 @@ std::string truncated(std::string error) {
   while (end > 0 && (static_cast<unsigned char>(error[end]) & 0xC0) == 0x80) --end;
   error.resize(end);
   return error;
-}
-
-void insert_event(connection& c, const events::record& e) {
-  c.prepare(
-       "INSERT INTO outbox (event_id, topic, event_key, event_type, payload, created_at, traceparent)"
-       " VALUES (?, ?, ?, ?, ?, ?, ?)")
-      .bind_all(e.id.str(), e.topic, e.key, e.event_type, e.payload, micros(e.created_at),
-                e.traceparent.empty() ? std::nullopt : std::optional(e.traceparent))
-      .exec();
 }
 
 notify::notification notification_at(const statement& s, int c) {

@@ -7,7 +7,9 @@
 
 #include "domain/events.hpp"
 #include "domain/texts.hpp"
+#include "storage/null_if_empty.hpp"
 #include "storage/sqlite/executor.hpp"
+#include "storage/sqlite/outbox_rows.hpp"
 #include "storage/sqlite/rows.hpp"
 #include "storage/sqlite/sqlite_analytics.hpp"
 #include "storage/sqlite/sqlite_notifications.hpp"
@@ -17,15 +19,6 @@ namespace {
 
 using namespace domain;
 using rows::micros;
-
-void insert_event(connection& c, const events::record& e) {
-  c.prepare(
-       "INSERT INTO outbox (event_id, topic, event_key, event_type, payload, created_at, traceparent)"
-       " VALUES (?, ?, ?, ?, ?, ?, ?)")
-      .bind_all(e.id.str(), e.topic, e.key, e.event_type, e.payload, micros(e.created_at),
-                e.traceparent.empty() ? std::nullopt : std::optional(e.traceparent))
-      .exec();
-}
 
 std::optional<user> user_by_id(connection& c, const std::string& id) {
   auto st = c.prepare("SELECT " SL_USER_COLS " FROM users u WHERE u.id = ?");
@@ -517,10 +510,11 @@ class sqlite_store final : public store {
 
   task<outbox_backlog> pending_outbox() override {
     co_return co_await exec_.read([](connection& c) {
-      // The oldest row is the first by id: a second seek, not a scan.
+      // The oldest row is the first by id: a second seek, not a scan. Counted
+      // up to a million so a huge backlog costs a bounded scan.
       auto st = c.prepare(
           "SELECT count(*), (SELECT created_at FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT 1)"
-          " FROM outbox WHERE published_at IS NULL");
+          " FROM (SELECT 1 FROM outbox WHERE published_at IS NULL LIMIT 1000000)");
       st.step();
       outbox_backlog b;
       b.events = st.int64(0);
@@ -550,7 +544,7 @@ class sqlite_store final : public store {
              "INSERT INTO outbox (event_id, topic, event_key, event_type, payload, created_at, traceparent)"
              " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (topic, event_id) DO NOTHING")
             .bind_all(e.id.str(), e.topic, e.key, e.event_type, e.payload, micros(e.created_at),
-                      e.traceparent.empty() ? std::nullopt : std::optional(e.traceparent))
+                      null_if_empty(e.traceparent))
             .exec();
     });
   }

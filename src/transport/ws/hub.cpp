@@ -193,9 +193,15 @@ void hub::on_message(const state_ptr& st, std::int64_t seq, const frame_ptr& f) 
 
 void hub::deliver(channel_state& st, std::int64_t seq, const frame_ptr& f) {
   st.next = seq + 1;
-  for (auto& [p, sub] : st.subs) give(sub, seq, f);
-  // Once per message and hub, not per socket: every subscriber shares the
-  // frame, and the last one given it bounds the others.
+  bool live = false;
+  for (auto& [p, sub] : st.subs) {
+    live = live || !sub.replaying;
+    give(sub, seq, f);
+  }
+  // Once per message and hub (one hub per I/O thread), not per socket: every
+  // subscriber shares the frame, and the last one queued it bounds the others.
+  // Subscribers still replaying get it later, from their pending frames.
+  if (!live) return;
   if (const auto created = message_created_at(*f))
     metrics::fanout_latency().Observe(std::max(0.0, std::chrono::duration<double>(sv_.clk.now() - *created).count()));
 }

@@ -98,8 +98,9 @@ prometheus::Counter& refused_upgrades(int status) { return refused_family().Add(
 
 prometheus::Histogram& fanout_latency() {
   static auto& h =
-      obs::histogram_family("signalink_ws_fanout_latency_seconds",
-                            "From a message's creation to its frame handed to the sockets of its live subscribers")
+      obs::histogram_family(
+          "signalink_ws_fanout_latency_seconds",
+          "From a message's creation to its frame queued to its live subscribers, per I/O thread that delivered it")
           .Add({}, prometheus::Histogram::BucketBoundaries{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
                                                            2.5, 5, 10});
   return h;

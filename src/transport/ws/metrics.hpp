@@ -25,8 +25,9 @@ prometheus::Counter& gap_fills();
 prometheus::Counter& replayed_messages();
 prometheus::Counter& idle_drops();
 prometheus::Counter& refused_upgrades(int status);
-// From a message's created_at to its frame handed to the last subscriber's
-// socket on this node (one observation per message and node).
+// From a message's created_at to its frame queued to the local live
+// subscribers of one I/O thread: one observation per message and I/O thread
+// that delivered it to at least one subscriber not replaying.
 prometheus::Histogram& fanout_latency();
 
 }  // namespace sl::ws::metrics

@@ -10,7 +10,9 @@
 #include <string>
 
 #include "base/log.hpp"
+#include "events/kafka/detail/metrics.hpp"
 #include "events/kafka/detail/records.hpp"
+#include "events/metrics.hpp"
 
 namespace sl::events::kafka::detail {
 namespace {
@@ -112,13 +114,13 @@ void producer::on_delivery(rd_kafka_event_t* ev) {
       if (errors++ == 0) first_error = m->err;
       if (b->failed++ == 0) b->first_error = m->err;
     } else {
-      produced_.add(rd_kafka_topic_name(m->rkt));
+      events::metrics::events_produced(rd_kafka_topic_name(m->rkt)).Increment();
     }
     --b->pending;
     finish_if_done(*b);
   }
   if (errors > 0) {
-    count_produce_errors(static_cast<double>(errors));
+    events::metrics::events_produce_errors().Increment(static_cast<double>(errors));
     log_client_error(client_->context(), first_error, std::to_string(errors) + " records not delivered",
                      failure::transient);
   }
@@ -205,7 +207,7 @@ task<void> producer::append(std::vector<domain::log_event> events) {
   b->producing = false;
   finish_if_done(*b);
   if (refused) {
-    count_produce_errors(static_cast<double>(events.size() - i));
+    events::metrics::events_produce_errors().Increment(static_cast<double>(events.size() - i));
     throw *refused;
   }
 

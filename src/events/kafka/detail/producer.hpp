@@ -27,7 +27,6 @@
 #include "base/task.hpp"
 #include "domain/event_log.hpp"
 #include "events/kafka/detail/client.hpp"
-#include "events/kafka/detail/metrics.hpp"
 #include "events/kafka/detail/queue_wakeup.hpp"
 #include "events/kafka/kafka_log.hpp"
 
@@ -77,8 +76,7 @@ class producer : public std::enable_shared_from_this<producer> {
   std::unordered_map<const batch*, std::shared_ptr<batch>> in_flight_;
   boost::asio::steady_timer room_;  // cancelled (never expires) when reports free room
   boost::asio::steady_timer idle_;  // cancelled when in_flight_ empties
-  topic_counters produced_{counted::produced};
-  std::string fatal_;  // librdkafka's reason, after a fatal error
+  std::string fatal_;               // librdkafka's reason, after a fatal error
   bool closed_ = false;
 };
 

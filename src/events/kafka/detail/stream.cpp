@@ -7,7 +7,9 @@
 #include <utility>
 
 #include "base/log.hpp"
+#include "events/kafka/detail/metrics.hpp"
 #include "events/kafka/detail/records.hpp"
+#include "events/metrics.hpp"
 #include "net/offload.hpp"
 
 namespace sl::events::kafka::detail {
@@ -118,7 +120,7 @@ void kafka_stream::take(std::vector<domain::log_event>& out, std::size_t max) {
       continue;
     }
     out.push_back(to_event(view_of(*m)));
-    consumed_.add(out.back().topic);
+    events::metrics::events_consumed(out.back().topic).Increment();
   }
 }
 

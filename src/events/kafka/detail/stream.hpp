@@ -29,7 +29,6 @@
 
 #include "domain/event_log.hpp"
 #include "events/kafka/detail/client.hpp"
-#include "events/kafka/detail/metrics.hpp"
 #include "events/kafka/detail/queue_wakeup.hpp"
 #include "events/kafka/kafka_log.hpp"
 
@@ -65,7 +64,6 @@ class kafka_stream final : public domain::event_stream {
   std::string group_;
   std::vector<std::string> topics_;
   std::chrono::milliseconds request_timeout_;
-  topic_counters consumed_{counted::consumed};
   std::uintptr_t commits_ = 0;  // tags each commit's result
   bool closed_ = false;
 };

@@ -1,7 +1,7 @@
 #pragma once
-// The PostgreSQL backend's metrics, registered once per process in
-// sl::obs::registry() and shared by every pool (updates are deltas, so
-// several pools in one process add up). Every series carries
+// The PostgreSQL backend's updates of the signalink_db_* series
+// (observability/db_metrics.hpp), shared by every pool (updates are deltas,
+// so several pools in one process add up). Every series carries
 // backend="postgresql" (the SQLite store's carry "sqlite"). Thread-safe.
 
 namespace sl::storage::postgres::detail {

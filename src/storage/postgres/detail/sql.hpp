@@ -286,10 +286,13 @@ inline constexpr const char* unpublished_outbox =
     "SELECT id, " SL_PG_LOG_COLUMNS
     " FROM outbox WHERE published_at IS NULL AND txid < pg_snapshot_xmin(pg_current_snapshot()) "
     "ORDER BY id LIMIT $1::bigint";
-// Every unpublished row, committed or not: the backlog the metrics report.
+// The backlog the metrics report: the unpublished rows this statement's
+// snapshot sees (committed ones, those unpublished_outbox still holds back
+// behind a running transaction included), counted up to a million so a huge
+// backlog costs a bounded scan.
 inline constexpr const char* pending_outbox =
     "SELECT count(*), (SELECT created_at FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT 1) "
-    "FROM outbox WHERE published_at IS NULL";
+    "FROM (SELECT 1 FROM outbox WHERE published_at IS NULL LIMIT 1000000) AS pending";
 // $1 ids (bigint[], in order), $2 now. Positions continue from the greatest.
 inline constexpr const char* mark_published =
     "WITH base AS (SELECT coalesce(max(position), 0) AS p FROM outbox), "
