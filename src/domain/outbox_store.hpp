@@ -46,8 +46,8 @@ class outbox_store {
   virtual task<void> release_relay_lease(std::string holder) = 0;
   // At most `limit` rows not yet published, oldest first (see above).
   virtual task<std::vector<outbox_row>> unpublished_outbox(std::size_t limit) = 0;
-  // Counts the unpublished rows (over the index of unpublished rows: cheap
-  // while the relay keeps up, linear in the backlog when it does not).
+  // Counts the unpublished rows, up to a million (over the index of unpublished
+  // rows: cheap while the relay keeps up, linear in the backlog when it does not).
   virtual task<outbox_backlog> pending_outbox() = 0;
   // Marks the rows published at `at` and gives them the next log positions,
   // in the order given.
