@@ -83,9 +83,9 @@ def ports(env) -> dict[str, str]:
     return {"api": s.base_url, "gateway": s.gw_url, "analytics": s.analytics_url, "notifier": s.notifier_url}
 
 
-def test_every_port_lists_the_catalog_and_passes_promtool(start_notify_server):
+def test_every_port_lists_the_catalog_and_passes_promtool(start_notify_server, fresh_db_env):
     promtool_path()  # before starting anything: a missing tool is the first thing said
-    env = start_notify_server("metrics")
+    env = start_notify_server("metrics", **fresh_db_env)
     for role, url in ports(env).items():
         text = scrape(url)
         promtool_check(text, role)
@@ -99,9 +99,10 @@ def test_every_port_lists_the_catalog_and_passes_promtool(start_notify_server):
         assert len(lags) == 2, f"{role}: one lag series per consumer group (analytics, notifier): {lags}"
 
 
-def test_key_series_move_with_traffic(start_notify_server):
+def test_key_series_move_with_traffic(start_notify_server, fresh_db_env):
     promtool_path()
-    env = start_notify_server("metrics-traffic")
+    # A database of its own: on a shared one another process may hold the relay lease.
+    env = start_notify_server("metrics-traffic", **fresh_db_env)
     before = scrape(env.server.base_url)
     alice = env.api.new_user("metrics")
     channel = env.api.create_channel(alice)
