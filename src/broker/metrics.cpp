@@ -5,18 +5,16 @@
 namespace sl::broker::metrics {
 namespace {
 
-prometheus::Counter& counter(const char* name, const char* help) { return obs::counter_family(name, help).Add({}); }
-
 struct broker_metrics {
-  prometheus::Counter& published = counter("signalink_broker_published_total", "Events published to the broker");
+  prometheus::Counter& published = obs::counter("signalink_broker_published_total", "Events published to the broker");
   prometheus::Counter& received =
-      counter("signalink_broker_received_total", "Events received from the broker and delivered");
+      obs::counter("signalink_broker_received_total", "Events received from the broker and delivered");
   prometheus::Family<prometheus::Counter>& dropped_family = obs::counter_family(
       "signalink_broker_dropped_total", "Events dropped: published while disconnected, or received undecodable");
   prometheus::Counter& dropped_disconnected = dropped_family.Add({{"reason", "disconnected"}});
   prometheus::Counter& dropped_undecodable = dropped_family.Add({{"reason", "undecodable"}});
   prometheus::Counter& reconnects =
-      counter("signalink_broker_reconnects_total", "Broker connections re-established after an outage");
+      obs::counter("signalink_broker_reconnects_total", "Broker connections re-established after an outage");
   prometheus::Gauge& connected =
       obs::gauge_family("signalink_broker_connected", "Brokers connected (1 per healthy broker; in-process: always 1)")
           .Add({});

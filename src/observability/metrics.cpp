@@ -59,6 +59,12 @@ prometheus::Family<prometheus::Histogram>& histogram_family(const std::string& n
   return f;
 }
 
+prometheus::Counter& counter(const std::string& name, const std::string& help) {
+  return counter_family(name, help).Add({});
+}
+
+prometheus::Gauge& gauge(const std::string& name, const std::string& help) { return gauge_family(name, help).Add({}); }
+
 void add_collectable(std::shared_ptr<prometheus::Collectable> c) {
   auto& cat = catalog::get();
   std::lock_guard lock(cat.mu);

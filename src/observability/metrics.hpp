@@ -28,6 +28,9 @@ prometheus::Registry& registry();
 prometheus::Family<prometheus::Counter>& counter_family(const std::string& name, const std::string& help);
 prometheus::Family<prometheus::Gauge>& gauge_family(const std::string& name, const std::string& help);
 prometheus::Family<prometheus::Histogram>& histogram_family(const std::string& name, const std::string& help);
+// The one series of a family without labels (it starts at 0).
+prometheus::Counter& counter(const std::string& name, const std::string& help);
+prometheus::Gauge& gauge(const std::string& name, const std::string& help);
 
 // Adds a collector computed at scrape time (process, disk) to what
 // render_metrics() prints; kept for the life of the process.

@@ -7,10 +7,6 @@
 namespace sl::ws::metrics {
 namespace {
 
-prometheus::Gauge& gauge(const char* name, const char* help) { return obs::gauge_family(name, help).Add({}); }
-
-prometheus::Counter& counter(const char* name, const char* help) { return obs::counter_family(name, help).Add({}); }
-
 prometheus::Family<prometheus::Counter>& closes_family() {
   static auto& f =
       obs::counter_family("signalink_ws_closes_total", "WebSocket connections closed by the server, by close code");
@@ -42,55 +38,57 @@ void register_metrics() {
 }
 
 prometheus::Gauge& connections() {
-  static auto& g = gauge("signalink_ws_connections", "Open WebSocket connections");
+  static auto& g = obs::gauge("signalink_ws_connections", "Open WebSocket connections");
   return g;
 }
 
 prometheus::Gauge& subscriptions() {
-  static auto& g = gauge("signalink_ws_subscriptions", "Channel subscriptions of open WebSocket connections");
+  static auto& g = obs::gauge("signalink_ws_subscriptions", "Channel subscriptions of open WebSocket connections");
   return g;
 }
 
 prometheus::Counter& frames_received() {
-  static auto& c = counter("signalink_ws_frames_received_total", "WebSocket frames received from clients");
+  static auto& c = obs::counter("signalink_ws_frames_received_total", "WebSocket frames received from clients");
   return c;
 }
 
 prometheus::Counter& frames_sent() {
-  static auto& c = counter("signalink_ws_frames_sent_total", "WebSocket frames written to clients");
+  static auto& c = obs::counter("signalink_ws_frames_sent_total", "WebSocket frames written to clients");
   return c;
 }
 
 prometheus::Counter& bytes_sent() {
-  static auto& c = counter("signalink_ws_sent_bytes_total", "Payload bytes of WebSocket frames written to clients");
+  static auto& c =
+      obs::counter("signalink_ws_sent_bytes_total", "Payload bytes of WebSocket frames written to clients");
   return c;
 }
 
 prometheus::Counter& closes(std::uint16_t code) { return closes_family().Add({{"code", std::to_string(code)}}); }
 
 prometheus::Counter& slow_consumer_closes() {
-  static auto& c = counter("signalink_ws_slow_consumer_closes_total",
-                           "WebSocket connections closed with 4008 because their send queue outgrew its limit");
+  static auto& c = obs::counter("signalink_ws_slow_consumer_closes_total",
+                                "WebSocket connections closed with 4008 because their send queue outgrew its limit");
   return c;
 }
 
 prometheus::Counter& duplicates_dropped() {
-  static auto& c = counter("signalink_ws_duplicates_dropped_total", "Message events dropped as already delivered");
+  static auto& c = obs::counter("signalink_ws_duplicates_dropped_total", "Message events dropped as already delivered");
   return c;
 }
 
 prometheus::Counter& gap_fills() {
-  static auto& c = counter("signalink_ws_gap_fills_total", "Sequence gaps filled from the store");
+  static auto& c = obs::counter("signalink_ws_gap_fills_total", "Sequence gaps filled from the store");
   return c;
 }
 
 prometheus::Counter& replayed_messages() {
-  static auto& c = counter("signalink_ws_replayed_messages_total", "Messages replayed to subscribers (since_seq)");
+  static auto& c = obs::counter("signalink_ws_replayed_messages_total", "Messages replayed to subscribers (since_seq)");
   return c;
 }
 
 prometheus::Counter& idle_drops() {
-  static auto& c = counter("signalink_ws_idle_drops_total", "Sockets dropped after WS_IDLE_TIMEOUT_SECONDS of silence");
+  static auto& c =
+      obs::counter("signalink_ws_idle_drops_total", "Sockets dropped after WS_IDLE_TIMEOUT_SECONDS of silence");
   return c;
 }
 

@@ -6,12 +6,11 @@
 namespace sl::events::kafka::detail {
 namespace {
 
-prometheus::Counter& counter(const char* name, const char* help) { return obs::counter_family(name, help).Add({}); }
-
 struct kafka_metrics {
   prometheus::Counter& producer_waits =
-      counter("signalink_events_producer_waits_total", "Appends that waited for room in the Kafka producer queue");
-  prometheus::Counter& commits = counter("signalink_events_commits_total", "Kafka consumer offset commits confirmed");
+      obs::counter("signalink_events_producer_waits_total", "Appends that waited for room in the Kafka producer queue");
+  prometheus::Counter& commits =
+      obs::counter("signalink_events_commits_total", "Kafka consumer offset commits confirmed");
 };
 
 kafka_metrics& own() {
